@@ -1,0 +1,32 @@
+"""Helpers for chapter notebooks: gluing run-time numbers into the prose."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def _plain(name: str, value):
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        if not np.isfinite(value):
+            raise ValueError(f"glued value {name!r} is {value}: a number in the prose must be finite")
+        return value
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"glued value {name!r} must be a number or a string, got {type(value).__name__}")
+
+
+def glue_values(**values) -> None:
+    """Glue each keyword as a plain Python number or string (not displayed), so the prose can
+    format it with ``{glue:text}`name:.2f```. NumPy scalars are converted (their repr would
+    not format); a NaN or infinite value raises, because prose must not quote one."""
+    from myst_nb import glue
+
+    for name, value in values.items():
+        glue(name, _plain(name, value), display=False)

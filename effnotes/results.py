@@ -1,0 +1,149 @@
+"""Stored results with provenance.
+
+Expensive runs (the ``gpu`` profile) are stored as ``results/<chapter>/<name>.json``:
+
+.. code-block:: json
+
+    {"provenance": {"git_commit": ..., "effnotes_version": ..., "torch_version": ...,
+                    "device": ..., "profile": ..., "parameters": {...},
+                    "wall_time_s": ..., "date_utc": ...},
+     "data": {...}}
+
+and chapters load them to show beside their live CPU run.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from effnotes import __version__
+from effnotes.runtime import describe_hardware
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+RESULTS_ENV = "EFFNOTES_RESULTS"
+
+
+def repository_root() -> Path:
+    """The source tree the package was loaded from (the folder holding ``effnotes/``)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def results_root() -> Path:
+    """Where results live: ``$EFFNOTES_RESULTS`` if set, else ``<repository>/results``."""
+    override = os.environ.get(RESULTS_ENV)
+    return Path(override) if override else repository_root() / "results"
+
+
+def _check_name(kind: str, value: str) -> str:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise ValueError(f"{kind} must be lower-case letters, digits, '_' or '-', got {value!r}")
+    return value
+
+
+def git_commit(root: Path | None = None) -> str:
+    """The current commit of the repository at ``root`` ("+dirty" if it has changes), or
+    ``"unknown"`` outside a git checkout."""
+    root = root or repository_root()
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                text=True, check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
+def provenance(*, profile: str, parameters: dict[str, Any], wall_time_s: float,
+               device: torch.device | str | None = None) -> dict[str, Any]:
+    """Everything needed to say where a result came from."""
+    hardware = describe_hardware(device)
+    return {
+        "git_commit": git_commit(),
+        "effnotes_version": __version__,
+        "torch_version": torch.__version__,
+        "numpy_version": np.__version__,
+        "python_version": platform.python_version(),
+        "device": hardware.accelerator if hardware.accelerator != "none" else hardware.cpu,
+        "hardware": hardware.as_dict(),
+        "profile": profile,
+        "parameters": parameters,
+        "wall_time_s": float(wall_time_s),
+        "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _to_jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a DataFrame: list of records
+        return _to_jsonable(value.to_dict(orient="records"))
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    raise TypeError(f"cannot store a value of type {type(value).__name__} as JSON")
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """A result read back from disk: its ``data`` and its ``provenance``."""
+
+    data: dict[str, Any]
+    provenance: dict[str, Any]
+    path: Path
+
+    def describe(self) -> str:
+        p = self.provenance
+        return (f"{p.get('device', '?')}, profile {p.get('profile', '?')}, commit "
+                f"{str(p.get('git_commit', '?'))[:12]}, {p.get('date_utc', '?')}, "
+                f"{p.get('wall_time_s', float('nan')):.0f} s")
+
+
+def result_path(chapter: str, name: str, root: Path | None = None) -> Path:
+    return (root or results_root()) / _check_name("chapter", chapter) / f"{_check_name('name', name)}.json"
+
+
+def save_result(chapter: str, name: str, data: dict[str, Any], *, profile: str,
+                parameters: dict[str, Any], wall_time_s: float,
+                device: torch.device | str | None = None, root: Path | None = None) -> Path:
+    """Write ``data`` with its provenance to ``results/<chapter>/<name>.json``; return the path."""
+    if not isinstance(data, dict):
+        raise TypeError(f"data must be a dict, got {type(data).__name__}")
+    path = result_path(chapter, name, root)
+    record = {"provenance": _to_jsonable(provenance(profile=profile, parameters=parameters,
+                                                    wall_time_s=wall_time_s, device=device)),
+              "data": _to_jsonable(data)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def load_result(chapter: str, name: str, root: Path | None = None) -> StoredResult:
+    """Read ``results/<chapter>/<name>.json``; a clear error if it is missing or malformed."""
+    path = result_path(chapter, name, root)
+    if not path.is_file():
+        raise FileNotFoundError(f"no stored result at {path}; run the chapter's gpu profile to make it")
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(record, dict) or set(record) != {"provenance", "data"}:
+        raise ValueError(f"{path} is not a stored result (expected keys 'provenance' and 'data')")
+    return StoredResult(data=record["data"], provenance=record["provenance"], path=path)
+
+
+def has_result(chapter: str, name: str, root: Path | None = None) -> bool:
+    return result_path(chapter, name, root).is_file()

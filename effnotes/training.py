@@ -1,0 +1,263 @@
+"""A small, honest training loop.
+
+One epoch's wall-clock time is split into *data-wait* (blocked on the input pipeline: the
+loader's ``next`` and the copy to the device) and *compute* (forward, backward, optimiser
+step), so a chapter can say where the time goes. Evaluation is timed apart and is never
+counted as training cost.
+
+The learning-rate schedule is a function of training progress, so it is automatically
+scaled to whatever budget a run is given (the survey's advice for tradeoff curves).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from effnotes.runtime import synchronize
+
+#: A schedule maps (step, total_steps) to a multiplier of the base learning rate.
+LrLambda = Callable[[int, int], float]
+
+SCHEDULES = ("constant", "linear", "cosine")
+OPTIMIZERS = ("sgd", "adamw")
+
+
+def schedule_multiplier(name: str, step: int, total_steps: int, warmup_steps: int = 0) -> float:
+    """Multiplier of the base learning rate at ``step`` (0-based) of ``total_steps``.
+
+    A linear warm-up from ``1/(warmup_steps+1)`` to 1 over ``warmup_steps`` steps, then
+    ``constant`` (1), ``linear`` (to 0 at the last step) or ``cosine`` (half a cosine to 0).
+    """
+    if name not in SCHEDULES:
+        raise ValueError(f"unknown schedule {name!r}; choose one of {SCHEDULES}")
+    if total_steps <= 0:
+        raise ValueError(f"total_steps must be positive, got {total_steps}")
+    if not 0 <= warmup_steps < total_steps:
+        raise ValueError(f"warmup_steps must be in [0, total_steps={total_steps}), got {warmup_steps}")
+    if step < warmup_steps:
+        return (step + 1) / (warmup_steps + 1)
+    if name == "constant":
+        return 1.0
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    if name == "linear":
+        return 1.0 - progress
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+@dataclass
+class TrainConfig:
+    """How to train: optimiser, learning-rate schedule and loss options.
+
+    ``schedule`` is one of :data:`SCHEDULES` or a callable ``(step, total_steps) -> multiplier``.
+    ``warmup_fraction`` is the share of all steps spent warming up (named schedules only).
+    """
+
+    epochs: int = 10
+    lr: float = 0.1
+    optimizer: str = "sgd"
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    schedule: str | LrLambda = "constant"
+    warmup_fraction: float = 0.0
+    label_smoothing: float = 0.0
+    grad_clip: float | None = None
+    progress: bool = True
+    description: str = "training"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, got {self.epochs!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be non-negative, got {self.weight_decay}")
+        if not callable(self.schedule) and self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {SCHEDULES} or pass a callable")
+        if not 0 <= self.warmup_fraction < 1:
+            raise ValueError(f"warmup_fraction must be in [0, 1), got {self.warmup_fraction}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip}")
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch cost and achieved. Times are wall-clock seconds."""
+
+    epoch: int
+    steps: int
+    samples: int
+    train_loss: float
+    data_wait_s: float
+    compute_s: float
+    epoch_s: float
+    eval_s: float = float("nan")
+    val_loss: float = float("nan")
+    val_accuracy: float = float("nan")
+
+
+@dataclass
+class TrainHistory:
+    """Per-epoch records of one run; ``to_frame`` gives a tidy DataFrame."""
+
+    records: list[EpochRecord] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame([asdict(r) for r in self.records])
+        if not frame.empty:
+            frame["train_time_s"] = frame["epoch_s"].cumsum()
+        return frame
+
+    @property
+    def train_time_s(self) -> float:
+        """Total training wall time (evaluation excluded)."""
+        return float(sum(r.epoch_s for r in self.records))
+
+    @property
+    def data_wait_s(self) -> float:
+        return float(sum(r.data_wait_s for r in self.records))
+
+    @property
+    def compute_s(self) -> float:
+        return float(sum(r.compute_s for r in self.records))
+
+    @property
+    def final(self) -> EpochRecord:
+        if not self.records:
+            raise ValueError("the history is empty: no epoch was trained")
+        return self.records[-1]
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """The optimiser ``config`` names, over the model's trainable parameters."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters")
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
+                               weight_decay=config.weight_decay)
+    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
+                   total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """A per-step scheduler following ``config.schedule`` over ``total_steps`` steps."""
+    if callable(config.schedule):
+        user_schedule = config.schedule
+
+        def multiplier(step: int) -> float:
+            return float(user_schedule(step, total_steps))
+    else:
+        warmup = int(round(config.warmup_fraction * total_steps))
+        warmup = min(warmup, total_steps - 1)
+        name = config.schedule
+
+        def multiplier(step: int) -> float:
+            return schedule_multiplier(name, min(step, total_steps - 1), total_steps, warmup)
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, multiplier)
+
+
+def _to_device(batch: Iterable[torch.Tensor], device: torch.device) -> list[torch.Tensor]:
+    return [t.to(device, non_blocking=True) for t in batch]
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader: Iterable, device: torch.device | str = "cpu") -> dict[str, float]:
+    """Mean cross-entropy loss and accuracy of ``model`` over ``loader`` of ``(x, y)`` batches."""
+    device = torch.device(device)
+    was_training = model.training
+    model.eval()
+    total_loss, correct, count = 0.0, 0, 0
+    for batch in loader:
+        inputs, targets = _to_device(batch, device)
+        logits = model(inputs)
+        total_loss += float(nn.functional.cross_entropy(logits, targets, reduction="sum"))
+        correct += int((logits.argmax(dim=1) == targets).sum())
+        count += int(targets.numel())
+    model.train(was_training)
+    if count == 0:
+        raise ValueError("the evaluation loader yielded no samples")
+    return {"loss": total_loss / count, "accuracy": correct / count}
+
+
+def train(model: nn.Module, train_loader, config: TrainConfig, *, val_loader=None,
+          device: torch.device | str = "cpu") -> TrainHistory:
+    """Train ``model`` with cross-entropy on ``(x, y)`` batches; return per-epoch records.
+
+    ``train_loader`` must have a length (steps per epoch) so the schedule knows its horizon.
+    Data-wait is the time blocked on the loader plus the copy to ``device``; compute is the
+    forward, backward and optimiser step, synchronised on CUDA so it is attributed honestly.
+    """
+    device = torch.device(device)
+    try:
+        steps_per_epoch = len(train_loader)
+    except TypeError as error:
+        raise TypeError("train_loader must define len() (the number of steps per epoch)") from error
+    if steps_per_epoch == 0:
+        raise ValueError("train_loader is empty: it yields no batches")
+    model.to(device)
+    optimizer = make_optimizer(model, config)
+    total_steps = config.epochs * steps_per_epoch
+    scheduler = make_scheduler(optimizer, config, total_steps)
+    history = TrainHistory()
+    bar = tqdm(total=total_steps, desc=config.description, disable=not config.progress, leave=False)
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        data_wait = compute = loss_sum = 0.0
+        samples = steps = 0
+        synchronize(device)
+        epoch_start = time.perf_counter()
+        iterator = iter(train_loader)
+        while True:
+            wait_start = time.perf_counter()
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                data_wait += time.perf_counter() - wait_start
+                break
+            inputs, targets = _to_device(batch, device)
+            synchronize(device)
+            compute_start = time.perf_counter()
+            data_wait += compute_start - wait_start
+            optimizer.zero_grad(set_to_none=True)
+            loss = nn.functional.cross_entropy(model(inputs), targets,
+                                               label_smoothing=config.label_smoothing)
+            loss.backward()
+            if config.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            loss_value = float(loss.detach())  # also synchronises on CUDA
+            compute += time.perf_counter() - compute_start
+            if not math.isfinite(loss_value):
+                raise FloatingPointError(f"training loss became {loss_value} at epoch {epoch}, step {steps}")
+            loss_sum += loss_value * int(targets.shape[0])
+            samples += int(targets.shape[0])
+            steps += 1
+            bar.update(1)
+        epoch_time = time.perf_counter() - epoch_start
+        record = EpochRecord(epoch=epoch, steps=steps, samples=samples,
+                             train_loss=loss_sum / max(samples, 1), data_wait_s=data_wait,
+                             compute_s=compute, epoch_s=epoch_time)
+        if val_loader is not None:
+            eval_start = time.perf_counter()
+            metrics = evaluate(model, val_loader, device)
+            record.eval_s = time.perf_counter() - eval_start
+            record.val_loss, record.val_accuracy = metrics["loss"], metrics["accuracy"]
+        history.records.append(record)
+    bar.close()
+    return history
