@@ -1,0 +1,118 @@
+"""Building the book: execute (or reuse) every chapter at a profile, stage the executed
+notebooks beside the book's pages, and run Jupyter Book with warnings as errors."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from effnotes.chapters import Chapter, chapters, check_profile
+from effnotes.execution import (ChapterRun, execute_chapter, format_runs, read_status,
+                                record_status)
+
+STATUS_MARKER = "<!-- execution-status-table -->"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def newest_package_mtime(package_dir: Path = PACKAGE_DIR) -> float:
+    """Modification time of the newest Python file in the package."""
+    return max(path.stat().st_mtime for path in package_dir.rglob("*.py"))
+
+
+def is_reusable(previous: ChapterRun | None, chapter: Chapter, profile: str, book_root: Path) -> bool:
+    """An executed notebook can stand in for a new run if that run succeeded at the same
+    profile and parameters and is newer than both the source notebook and the package."""
+    if previous is None or previous.status not in ("ok", "reused") or previous.profile != profile:
+        return False
+    if previous.parameters != chapter.parameters(profile):
+        return False
+    output = Path(previous.output)
+    if not output.is_file():
+        return False
+    source = chapter.notebook_path(book_root / "book")
+    executed_at = output.stat().st_mtime
+    return executed_at > source.stat().st_mtime and executed_at > newest_package_mtime()
+
+
+def execute_for_book(book_root: Path, out_dir: Path, *, profile: str = "ci", reuse: bool = True,
+                     log_output: bool = False) -> list[ChapterRun]:
+    """Execute every registered chapter (or reuse a fresh earlier run); record the status."""
+    check_profile(profile)
+    previous = read_status(out_dir)
+    runs = []
+    for chapter in chapters():
+        earlier = previous.get(chapter.name)
+        if reuse and is_reusable(earlier, chapter, profile, book_root):
+            earlier.status = "reused"
+            runs.append(earlier)
+            print(f"{chapter.name}: reusing the run of {earlier.finished_utc}", flush=True)
+            continue
+        print(f"{chapter.name}: executing at profile {profile} ...", flush=True)
+        run = execute_chapter(chapter, profile, out_dir, book_root=book_root, log_output=log_output)
+        print(f"{chapter.name}: {run.status} in {run.wall_s:.1f} s", flush=True)
+        runs.append(run)
+        record_status([run], out_dir)
+    return runs
+
+
+def status_table_markdown(runs: list[ChapterRun]) -> str:
+    """The execution-status page's table (MyST markdown)."""
+    lines = ["| chapter | profile | status | wall time (s) | finished (UTC) |",
+             "|---|---|---|---:|---|"]
+    for run in runs:
+        status = "ok (reused)" if run.status == "reused" else run.status
+        lines.append(f"| {run.chapter} | {run.profile} | {status} | {run.wall_s:.1f} | "
+                     f"{run.finished_utc} |")
+    return "\n".join(lines)
+
+
+def stage_book(book_root: Path, runs: list[ChapterRun], stage_dir: Path) -> Path:
+    """Copy the book's sources to ``stage_dir``, put the executed notebooks in place of the
+    committed ones and fill in the execution-status page."""
+    if stage_dir.exists():
+        shutil.rmtree(stage_dir)
+    stage_dir.mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(book_root / name, stage_dir / name)
+    shutil.copytree(book_root / "book", stage_dir / "book",
+                    ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "__pycache__"))
+    by_name = {c.name: c for c in chapters()}
+    for run in runs:
+        target = stage_dir / "book" / by_name[run.chapter].notebook
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(run.output, target)
+    status_page = stage_dir / "book" / "execution.md"
+    text = status_page.read_text(encoding="utf-8")
+    if STATUS_MARKER not in text:
+        raise ValueError(f"{status_page} lacks the marker {STATUS_MARKER!r} for the status table")
+    status_page.write_text(text.replace(STATUS_MARKER, status_table_markdown(runs)), encoding="utf-8")
+    return stage_dir
+
+
+def run_jupyter_book(source: Path, output_root: Path) -> int:
+    """``jupyter-book build`` with nitpicky mode, warnings as errors and keep-going."""
+    command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build",
+               str(source), "--path-output", str(output_root), "--builder", "html",
+               "-W", "-n", "--keep-going", "--all"]
+    print("$", " ".join(command[3:]), flush=True)
+    return subprocess.run(command, check=False).returncode
+
+
+def build_book(book_root: Path, *, profile: str = "ci", reuse: bool = True,
+               log_output: bool = False) -> int:
+    """Execute or reuse every chapter, then build ``_build/html``. Returns an exit code:
+    non-zero if any chapter failed (named with its failing cell) or Sphinx warned."""
+    build_dir = book_root / "_build"
+    runs = execute_for_book(book_root, build_dir / "executed", profile=profile, reuse=reuse,
+                            log_output=log_output)
+    print(format_runs(runs), flush=True)
+    if not all(run.ok for run in runs):
+        print("the book was not built: a chapter failed", file=sys.stderr)
+        return 1
+    stage = stage_book(book_root, runs, build_dir / "stage")
+    code = run_jupyter_book(stage, book_root)
+    if code == 0:
+        print(f"built {build_dir / 'html' / 'index.html'}")
+    return code

@@ -1,0 +1,106 @@
+"""The chapter registry: chapter name -> notebook -> parameters per profile.
+
+Every chapter notebook has one cell tagged ``parameters`` whose values are the ``ci``
+profile, so a plain execution renders what CI renders. The profiles:
+
+- ``smoke``: seconds; the tests run every chapter at it to prove it runs end to end;
+- ``ci``: the rendered book on a 2-core CPU, at most a few minutes per chapter;
+- ``gpu``: one modern GPU, minutes; its outputs are stored under ``results/<chapter>/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+PROFILES = ("smoke", "ci", "gpu")
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter: its registry ``name``, page ``title``, ``notebook`` path relative to the
+    book folder, the ``paper`` it reproduces and the parameters of each profile."""
+
+    name: str
+    title: str
+    notebook: str
+    paper: str
+    profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        missing = [p for p in PROFILES if p not in self.profiles]
+        if missing:
+            raise ValueError(f"chapter {self.name!r} lacks profiles {missing}")
+        unknown = [p for p in self.profiles if p not in PROFILES]
+        if unknown:
+            raise ValueError(f"chapter {self.name!r} has unknown profiles {unknown}; use {PROFILES}")
+        frozen = {k: MappingProxyType(dict(v)) for k, v in self.profiles.items()}
+        object.__setattr__(self, "profiles", MappingProxyType(frozen))
+
+    def parameters(self, profile: str) -> dict[str, Any]:
+        """The papermill parameters of ``profile`` (a fresh dict)."""
+        check_profile(profile)
+        return dict(self.profiles[profile])
+
+    def notebook_path(self, book_dir: Path) -> Path:
+        return Path(book_dir) / self.notebook
+
+
+def check_profile(profile: str) -> str:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILES}")
+    return profile
+
+
+_REGISTRY: dict[str, Chapter] = {}
+
+
+def register(chapter: Chapter) -> Chapter:
+    """Add a chapter; its name must be new."""
+    if chapter.name in _REGISTRY:
+        raise ValueError(f"a chapter named {chapter.name!r} is already registered")
+    _REGISTRY[chapter.name] = chapter
+    return chapter
+
+
+def chapters() -> list[Chapter]:
+    """All registered chapters, in book order."""
+    return list(_REGISTRY.values())
+
+
+def get_chapter(name: str) -> Chapter:
+    """The chapter called ``name``; a clear error lists the known names otherwise."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(_REGISTRY) or "(none)"
+        raise KeyError(f"no chapter named {name!r}; registered chapters: {known}") from None
+
+
+# --- the book's chapters, in reading order -------------------------------------------------
+
+register(Chapter(
+    name="speedup",
+    title="Measuring speedups",
+    notebook="speedup.ipynb",
+    paper="Bartoldson, Kailkhura & Blalock, JMLR 2023",
+    profiles={
+        "smoke": {"seeds": 2, "budgets": [2, 4, 8, 16], "target_accuracy": 0.9, "n_boot": 200,
+                  "pipeline_delay_ms": 1.0, "pipeline_batches": 4, "pipeline_repeats": 1,
+                  "amdahl_wide": 512, "amdahl_tolerance": 0.5, "timing_width": 512,
+                  "timing_batch": 64, "timing_min_run_time": 0.05, "device": "cpu"},
+        "ci": {"seeds": 5, "budgets": [1, 2, 3, 4, 6, 8, 12, 16, 24, 32], "target_accuracy": 0.95,
+               "n_boot": 2000, "pipeline_delay_ms": 1.0, "pipeline_batches": 20,
+               "pipeline_repeats": 3, "amdahl_wide": 1024, "amdahl_tolerance": 0.15,
+               "timing_width": 2048, "timing_batch": 256, "timing_min_run_time": 0.5,
+               "device": "cpu"},
+        "gpu": {"seeds": 10, "budgets": [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64],
+                "target_accuracy": 0.95, "n_boot": 5000, "pipeline_delay_ms": 1.0,
+                "pipeline_batches": 40, "pipeline_repeats": 5, "amdahl_wide": 4096,
+                "amdahl_tolerance": 0.15, "timing_width": 8192, "timing_batch": 4096,
+                "timing_min_run_time": 1.0, "device": "cuda"},
+    },
+))

@@ -1,0 +1,157 @@
+"""Executing notebooks, the status record, the CLI and the book's staging, on a tiny book."""
+
+import json
+import os
+import time
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from effnotes import build, chapters, cli, execution
+from effnotes.chapters import Chapter
+
+
+def tiny_book(root, body="print(x * 2)"):
+    (root / "book").mkdir(parents=True)
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
+    (root / "_config.yml").write_text("title: tiny\n")
+    (root / "book" / "execution.md").write_text(f"# Status\n\n{build.STATUS_MARKER}\n")
+    notebook = new_notebook(cells=[new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+                                   new_code_cell("y = 3"), new_code_cell(body)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    nbformat.write(notebook, root / "book" / "tiny.ipynb")
+    return Chapter("tiny", "Tiny", "tiny.ipynb", "none",
+                   {"smoke": {"x": 5}, "ci": {"x": 1}, "gpu": {"x": 2}})
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """An empty chapter registry for the test (the real one comes back afterwards)."""
+    monkeypatch.setattr(chapters, "_REGISTRY", {})
+    return chapters._REGISTRY
+
+
+def outputs_text(path):
+    notebook = nbformat.read(path, as_version=4)
+    return "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def test_execute_chapter_injects_the_profile(tmp_path):
+    chapter = tiny_book(tmp_path / "repo")
+    run = execution.execute_chapter(chapter, "smoke", tmp_path / "out", book_root=tmp_path / "repo")
+    assert run.ok and run.status == "ok" and run.wall_s > 0 and run.parameters == {"x": 5}
+    assert "10" in outputs_text(run.output)
+
+
+def test_failing_chapter_names_its_cell(tmp_path):
+    chapter = tiny_book(tmp_path / "repo", body="raise RuntimeError('claim does not hold')")
+    run = execution.execute_chapter(chapter, "ci", tmp_path / "out", book_root=tmp_path / "repo")
+    assert not run.ok and run.status == "failed"
+    assert run.error == "RuntimeError: claim does not hold"
+    assert run.failing_source.startswith("raise RuntimeError")
+    message = run.describe_failure()
+    assert "'tiny'" in message and f"cell {run.failing_cell}" in message
+    assert "failed" in execution.format_runs([run]) and message in execution.format_runs([run])
+
+
+def test_missing_notebook(tmp_path):
+    chapter = tiny_book(tmp_path / "repo")
+    (tmp_path / "repo" / "book" / "tiny.ipynb").unlink()
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        execution.execute_chapter(chapter, "ci", tmp_path / "out", book_root=tmp_path / "repo")
+
+
+def test_status_record_merges(tmp_path):
+    def run(name, status):
+        return execution.ChapterRun(name, "ci", status, 1.0, "x.ipynb", "now", {})
+    execution.record_status([run("a", "ok"), run("b", "failed")], tmp_path)
+    execution.record_status([run("b", "ok")], tmp_path)
+    status = execution.read_status(tmp_path)
+    assert {k: v.status for k, v in status.items()} == {"a": "ok", "b": "ok"}
+    assert execution.read_status(tmp_path / "nowhere") == {}
+
+
+def test_find_book_root(tmp_path):
+    tiny_book(tmp_path / "repo")
+    (tmp_path / "repo" / "book" / "deep").mkdir()
+    assert execution.find_book_root(tmp_path / "repo" / "book" / "deep") == (tmp_path / "repo").resolve()
+
+
+def test_cli_run_table_and_exit_codes(tmp_path, registry, capsys):
+    chapters.register(tiny_book(tmp_path / "repo"))
+    code = cli.main(["run", "tiny", "--profile", "smoke", "--out", str(tmp_path / "out"),
+                     "--root", str(tmp_path / "repo")])
+    printed = capsys.readouterr().out
+    assert code == 0 and "tiny" in printed and "smoke" in printed and " ok " in printed
+    assert cli.main(["run", "nope", "--root", str(tmp_path / "repo")]) == 2
+    assert "no chapter named 'nope'" in capsys.readouterr().err
+
+
+def test_cli_run_fails_on_a_failing_chapter(tmp_path, registry, capsys):
+    chapters.register(tiny_book(tmp_path / "repo", body="assert y == 4, 'y is not 4'"))
+    code = cli.main(["run", "--profile", "ci", "--out", str(tmp_path / "out"),
+                     "--root", str(tmp_path / "repo")])
+    printed = capsys.readouterr().out
+    assert code == 1
+    assert "chapter 'tiny' failed at cell" in printed and "AssertionError: y is not 4" in printed
+
+
+def test_cli_list(capsys):
+    assert cli.main(["list"]) == 0
+    printed = capsys.readouterr().out
+    assert "speedup" in printed and "book/speedup.ipynb" in printed and "smoke, ci, gpu" in printed
+
+
+def test_reuse_rules(tmp_path, registry):
+    root = tmp_path / "repo"
+    chapter = tiny_book(root)
+    chapters.register(chapter)
+    out = tmp_path / "out"
+    run = execution.execute_chapter(chapter, "ci", out, book_root=root)
+    future = time.time() + 3600
+    os.utime(run.output, (future, future))  # newer than the notebook and the package
+    assert build.is_reusable(run, chapter, "ci", root)
+    assert not build.is_reusable(run, chapter, "smoke", root)
+    assert not build.is_reusable(None, chapter, "ci", root)
+    failed = execution.ChapterRun(**{**run.__dict__, "status": "failed"})
+    assert not build.is_reusable(failed, chapter, "ci", root)
+    os.utime(run.output, (1, 1))  # older than its source
+    assert not build.is_reusable(run, chapter, "ci", root)
+
+
+def test_execute_for_book_reuses_fresh_runs(tmp_path, registry):
+    root = tmp_path / "repo"
+    chapters.register(tiny_book(root))
+    out = tmp_path / "out"
+    first = build.execute_for_book(root, out, profile="ci")
+    assert [r.status for r in first] == ["ok"]
+    future = time.time() + 3600
+    os.utime(first[0].output, (future, future))
+    second = build.execute_for_book(root, out, profile="ci")
+    assert [r.status for r in second] == ["reused"]
+    third = build.execute_for_book(root, out, profile="ci", reuse=False)
+    assert [r.status for r in third] == ["ok"]
+    assert json.loads((out / "status.json").read_text())["tiny"]["status"] == "ok"
+
+
+def test_stage_book_fills_the_status_page(tmp_path, registry):
+    root = tmp_path / "repo"
+    chapters.register(tiny_book(root))
+    runs = build.execute_for_book(root, tmp_path / "out", profile="ci")
+    stage = build.stage_book(root, runs, tmp_path / "stage")
+    page = (stage / "book" / "execution.md").read_text()
+    assert build.STATUS_MARKER not in page and "| tiny | ci | ok |" in page
+    staged = nbformat.read(stage / "book" / "tiny.ipynb", as_version=4)
+    assert any(c.get("outputs") for c in staged.cells if c.cell_type == "code")
+    (root / "book" / "execution.md").write_text("# Status\n")
+    with pytest.raises(ValueError, match="marker"):
+        build.stage_book(root, runs, tmp_path / "stage")
+
+
+def test_build_stops_before_sphinx_when_a_chapter_fails(tmp_path, registry, monkeypatch):
+    root = tmp_path / "repo"
+    chapters.register(tiny_book(root, body="1 / 0"))
+    monkeypatch.setattr(build, "run_jupyter_book", lambda *a: pytest.fail("must not build"))
+    assert build.build_book(root, profile="ci") == 1
