@@ -1,0 +1,82 @@
+"""The chapter's whole experiment as one call, for running a profile without Jupyter.
+
+``python -m effnotes.speedup.experiment --profile gpu --store`` runs what the notebook runs,
+with the registry's parameters for that profile, and stores the outcome as
+``results/speedup/<profile>.json`` with provenance; the notebook shows it beside its live run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import asdict
+
+import torch
+from torch.utils.data import TensorDataset
+
+from effnotes.chapters import PROFILES, get_chapter
+from effnotes.data.digits import load_digits_split
+from effnotes.results import save_result
+from effnotes.runtime import choose_device, describe_hardware
+from effnotes.speedup.kernels import sparse_vs_narrow
+from effnotes.speedup.pipeline import amdahl_experiment, bottleneck_experiment
+from effnotes.speedup.recipes import RECIPES, DigitsMLP, run_budget_sweep, sweeps_by_recipe
+from effnotes.tradeoff import bootstrap_speedup
+
+
+def run_profile(params: dict, *, progress: bool = False) -> dict:
+    """Run the sweep, the pipeline experiments and the kernel timings with ``params`` (a
+    profile's parameters from the registry); return plain data ready to store."""
+    device = choose_device(params["device"])
+    split = load_digits_split(seed=0)
+    seeds = list(range(params["seeds"]))
+    runs = run_budget_sweep(list(RECIPES.values()), list(params["budgets"]), seeds, split,
+                            device=device, progress=progress)
+    by_time = sweeps_by_recipe(runs)
+    by_epochs = sweeps_by_recipe(runs.assign(epochs=runs["budget"]), cost="epochs", cost_unit="epochs")
+    estimates = {
+        unit: asdict(bootstrap_speedup(sweeps["baseline"], sweeps["improved"],
+                                       params["target_accuracy"], n_boot=params["n_boot"]))
+        for unit, sweeps in (("time", by_time), ("epochs", by_epochs))}
+    dataset = TensorDataset(split.x_train, split.y_train)
+    bottleneck = bottleneck_experiment(lambda: DigitsMLP(256), dataset,
+                                       delay_s=params["pipeline_delay_ms"] / 1000,
+                                       batches=params["pipeline_batches"],
+                                       repeats=params["pipeline_repeats"], device=device)
+    amdahl = amdahl_experiment(lambda: DigitsMLP(params["amdahl_wide"]),
+                               lambda: DigitsMLP(params["amdahl_wide"] // 4), dataset,
+                               batches=params["pipeline_batches"],
+                               repeats=params["pipeline_repeats"], device=device)
+    kernels = sparse_vs_narrow(params["timing_width"], params["timing_batch"], device=device,
+                               min_run_time=params["timing_min_run_time"])
+    return {
+        "hardware": describe_hardware(device).as_dict(),
+        "sweep": runs,
+        "speedup": estimates,
+        "bottleneck": bottleneck,
+        "amdahl": {k: v for k, v in amdahl.items() if k != "runs"} | {"runs": amdahl["runs"]},
+        "kernels": kernels,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--profile", choices=PROFILES, default="gpu")
+    parser.add_argument("--store", action="store_true", help="write results/speedup/<profile>.json")
+    args = parser.parse_args(argv)
+    params = get_chapter("speedup").parameters(args.profile)
+    start = time.perf_counter()
+    data = run_profile(params, progress=True)
+    wall = time.perf_counter() - start
+    print(f"speedup at accuracy {params['target_accuracy']}: {data['speedup']}")
+    print(data["kernels"].to_string())
+    if args.store:
+        device = choose_device(params["device"])
+        path = save_result("speedup", args.profile, data, profile=args.profile, parameters=params,
+                           wall_time_s=wall, device=device if device.type == "cuda" else None)
+        print(f"stored {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

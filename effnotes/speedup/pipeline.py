@@ -1,0 +1,168 @@
+"""Where a training step's time goes: an input pipeline with an injected per-sample cost.
+
+:class:`DelayedDataset` makes every sample cost ``delay_s`` seconds to load (a sleep, as a
+slow disk or decoder would). :func:`bottleneck_experiment` checks that the training loop's
+timer charges that cost to *data-wait* and not to compute, and shows how DataLoader workers
+hide it behind compute. :func:`amdahl_experiment` predicts from a measured step breakdown
+what a faster model buys end to end, then measures it.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from effnotes.runtime import seed_everything
+from effnotes.tradeoff import amdahl_speedup
+from effnotes.training import TrainConfig, train
+
+
+class DelayedDataset(Dataset):
+    """Wraps ``base`` so that fetching any item first sleeps ``delay_s`` seconds."""
+
+    def __init__(self, base: Dataset, delay_s: float) -> None:
+        if not delay_s >= 0:
+            raise ValueError(f"delay_s must be non-negative seconds, got {delay_s}")
+        self.base = base
+        self.delay_s = float(delay_s)
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, index: int):
+        if self.delay_s > 0:
+            time.sleep(self.delay_s)
+        return self.base[index]
+
+
+def actual_sleep_s(delay_s: float, calls: int = 200) -> float:
+    """Mean wall seconds one ``time.sleep(delay_s)`` really takes here: the OS wakes a
+    sleeper late by tens of microseconds, so the injected cost is measured, not assumed."""
+    if not delay_s > 0 or calls < 1:
+        raise ValueError(f"need delay_s > 0 and calls >= 1, got {delay_s}, {calls}")
+    start = time.perf_counter()
+    for _ in range(calls):
+        time.sleep(delay_s)
+    return (time.perf_counter() - start) / calls
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    """One timed epoch. Times are wall seconds; ``injected_s`` is delay x samples."""
+
+    label: str
+    workers: int
+    delay_s: float
+    batches: int
+    batch_size: int
+    epoch_s: float
+    data_wait_s: float
+    compute_s: float
+
+    @property
+    def injected_s(self) -> float:
+        return self.delay_s * self.batches * self.batch_size
+
+
+def time_one_epoch(model_factory: Callable[[], nn.Module], dataset: Dataset, *, delay_s: float,
+                   workers: int, batches: int, batch_size: int, repeats: int = 3,
+                   device: torch.device | str = "cpu", seed: int = 0, label: str = "") -> PipelineRun:
+    """Train a fresh model for one epoch of ``batches`` batches (cycling through ``dataset``
+    if it is smaller) with a
+    per-sample ``delay_s`` and ``workers`` loader processes; repeat ``repeats`` times and keep
+    the median of each time (the first batches of a process are no slower than the rest)."""
+    if workers < 0 or batches < 1 or batch_size < 1 or repeats < 1:
+        raise ValueError("workers must be >= 0 and batches, batch_size, repeats >= 1")
+    if len(dataset) == 0:
+        raise ValueError("the dataset is empty")
+    needed = batches * batch_size  # cycle through the dataset if it is smaller than that
+    subset = DelayedDataset(Subset(dataset, [i % len(dataset) for i in range(needed)]), delay_s)
+    runs = []
+    for repeat in range(repeats):
+        seed_everything(seed + repeat)
+        loader = DataLoader(subset, batch_size=batch_size, shuffle=False, num_workers=workers)
+        history = train(model_factory(), loader, TrainConfig(epochs=1, lr=0.01, progress=False),
+                        device=device)
+        runs.append(history.final)
+    return PipelineRun(label=label, workers=workers, delay_s=delay_s, batches=batches,
+                       batch_size=batch_size,
+                       epoch_s=statistics.median(r.epoch_s for r in runs),
+                       data_wait_s=statistics.median(r.data_wait_s for r in runs),
+                       compute_s=statistics.median(r.compute_s for r in runs))
+
+
+def bottleneck_experiment(model_factory: Callable[[], nn.Module], dataset: Dataset, *,
+                          delay_s: float, workers: tuple[int, ...] = (0, 1, 2), batches: int = 20,
+                          batch_size: int = 64, repeats: int = 3,
+                          device: torch.device | str = "cpu") -> pd.DataFrame:
+    """Time one epoch with and without the injected delay at each worker count.
+
+    Returns one row per worker count with the epoch, data-wait and compute times of both
+    runs and the *attribution*: the extra data-wait caused by the delay divided by the delay
+    injected (1.0 means every injected second was charged to data-wait). The injected total
+    is samples x the measured length of one sleep (:func:`actual_sleep_s`), not the nominal
+    ``delay_s``. With workers, the
+    loader prefetches while the model computes, so part of the delay is hidden and the extra
+    data-wait falls below the injected total.
+    """
+    if not delay_s > 0:
+        raise ValueError(f"delay_s must be positive to measure its attribution, got {delay_s}")
+    per_sample = actual_sleep_s(delay_s)
+    rows = []
+    for n_workers in workers:
+        common = dict(workers=n_workers, batches=batches, batch_size=batch_size, repeats=repeats,
+                      device=device)
+        clean = time_one_epoch(model_factory, dataset, delay_s=0.0, **common)
+        slow = time_one_epoch(model_factory, dataset, delay_s=delay_s, **common)
+        injected = per_sample * batches * batch_size
+        rows.append({
+            "workers": n_workers, "nominal_injected_s": slow.injected_s, "injected_s": injected,
+            "epoch_s_clean": clean.epoch_s, "epoch_s_delayed": slow.epoch_s,
+            "data_wait_s_clean": clean.data_wait_s, "data_wait_s_delayed": slow.data_wait_s,
+            "compute_s_clean": clean.compute_s, "compute_s_delayed": slow.compute_s,
+            "attributed_to_data_wait": (slow.data_wait_s - clean.data_wait_s) / injected,
+            "attributed_to_compute": (slow.compute_s - clean.compute_s) / injected,
+            "hidden_by_workers": 1 - (slow.epoch_s - clean.epoch_s) / injected,
+        })
+    return pd.DataFrame(rows)
+
+
+def amdahl_experiment(wide_factory: Callable[[], nn.Module], narrow_factory: Callable[[], nn.Module],
+                      dataset: Dataset, *, batches: int = 20, batch_size: int = 64,
+                      delay_s: float | None = None, repeats: int = 3,
+                      device: torch.device | str = "cpu") -> dict:
+    """Predict, then measure, what a faster model buys in a synchronous input pipeline.
+
+    1. Time the narrow and wide models with no delay: the compute speedup ``s``.
+    2. If ``delay_s`` is None, choose it so that loading a batch costs about as long as the
+       wide model's compute on it (an even split, where Amdahl's law bites hardest to see).
+    3. Time the wide model with the delay: the fraction ``p`` of its step that is compute.
+    4. Predict the end-to-end speedup ``1 / ((1 - p) + p / s)``, then time the narrow model
+       with the same delay and measure it.
+    """
+    common = dict(workers=0, batches=batches, batch_size=batch_size, repeats=repeats, device=device)
+    wide_clean = time_one_epoch(wide_factory, dataset, delay_s=0.0, label="wide", **common)
+    narrow_clean = time_one_epoch(narrow_factory, dataset, delay_s=0.0, label="narrow", **common)
+    if delay_s is None:
+        delay_s = wide_clean.compute_s / (batches * batch_size)
+    wide = time_one_epoch(wide_factory, dataset, delay_s=delay_s, label="wide", **common)
+    narrow = time_one_epoch(narrow_factory, dataset, delay_s=delay_s, label="narrow", **common)
+    compute_speedup = wide_clean.compute_s / narrow_clean.compute_s
+    compute_fraction = wide.compute_s / wide.epoch_s
+    predicted = amdahl_speedup(compute_fraction, compute_speedup)
+    measured = wide.epoch_s / narrow.epoch_s
+    return {
+        "delay_s": delay_s,
+        "compute_speedup": compute_speedup,
+        "compute_fraction": compute_fraction,
+        "predicted_speedup": predicted,
+        "measured_speedup": measured,
+        "runs": pd.DataFrame([asdict(r) for r in (wide_clean, narrow_clean, wide, narrow)]),
+    }

@@ -1,0 +1,13 @@
+"""Every registered chapter runs end to end at the smoke profile (its claims asserted)."""
+
+import pytest
+
+from effnotes.chapters import chapters
+from effnotes.execution import execute_chapter
+
+
+@pytest.mark.chapter
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda c: c.name)
+def test_chapter_runs_at_smoke(chapter, repo_root, tmp_path):
+    run = execute_chapter(chapter, "smoke", tmp_path, book_root=repo_root)
+    assert run.ok, run.describe_failure()
