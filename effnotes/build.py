@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
+
 from effnotes.chapters import Chapter, chapters, check_profile
 from effnotes.execution import (ChapterRun, execute_chapter, format_runs, read_status,
                                 record_status)
@@ -68,6 +70,25 @@ def status_table_markdown(runs: list[ChapterRun]) -> str:
     return "\n".join(lines)
 
 
+def show_profile_parameters(source: Path, target: Path, profile: str) -> None:
+    """Copy an executed notebook, showing the parameters it really ran with: papermill's
+    injected cell (labelled with the profile) stays visible and the committed defaults are
+    removed from the page, so the two never appear side by side."""
+    notebook = nbformat.read(source, as_version=4)
+    injected = [c for c in notebook.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    if injected:
+        for cell in notebook.cells:
+            tags = cell.metadata.get("tags", [])
+            if "parameters" in tags and "remove-cell" not in tags:
+                cell.metadata["tags"] = [*tags, "remove-cell"]
+        lines = injected[0].source.splitlines()
+        if lines and lines[0].startswith("# Parameters"):
+            lines = lines[1:]
+        injected[0].source = "\n".join(
+            [f"# Parameters of the `{profile}` profile (set by `effnotes run`)", *lines])
+    nbformat.write(notebook, target)
+
+
 def stage_book(book_root: Path, runs: list[ChapterRun], stage_dir: Path) -> Path:
     """Copy the book's sources to ``stage_dir``, put the executed notebooks in place of the
     committed ones and fill in the execution-status page."""
@@ -82,7 +103,7 @@ def stage_book(book_root: Path, runs: list[ChapterRun], stage_dir: Path) -> Path
     for run in runs:
         target = stage_dir / "book" / by_name[run.chapter].notebook
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(run.output, target)
+        show_profile_parameters(Path(run.output), target, run.profile)
     status_page = stage_dir / "book" / "execution.md"
     text = status_page.read_text(encoding="utf-8")
     if STATUS_MARKER not in text:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import platform
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -47,6 +49,20 @@ def choose_device(prefer: str = "auto") -> torch.device:
     if prefer == "cuda":
         raise RuntimeError("device='cuda' was asked for, but torch sees no CUDA device")
     return torch.device("cpu")
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block with PyTorch's intra-op thread pool set to ``count`` threads, then
+    restore the previous setting."""
+    if not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be a positive integer, got {count!r}")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def synchronize(device: torch.device | str) -> None:

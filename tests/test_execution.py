@@ -145,6 +145,10 @@ def test_stage_book_fills_the_status_page(tmp_path, registry):
     assert build.STATUS_MARKER not in page and "| tiny | ci | ok |" in page
     staged = nbformat.read(stage / "book" / "tiny.ipynb", as_version=4)
     assert any(c.get("outputs") for c in staged.cells if c.cell_type == "code")
+    by_tag = {tag: c for c in staged.cells for tag in c.metadata.get("tags", [])}
+    assert "remove-cell" in by_tag["parameters"].metadata["tags"]  # defaults hidden ...
+    injected = by_tag["injected-parameters"]  # ... the values it ran with shown, labelled
+    assert injected.source.startswith("# Parameters of the `ci` profile") and "x = 1" in injected.source
     (root / "book" / "execution.md").write_text("# Status\n")
     with pytest.raises(ValueError, match="marker"):
         build.stage_book(root, runs, tmp_path / "stage")

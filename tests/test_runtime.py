@@ -46,3 +46,15 @@ def test_describe_hardware_names_the_cpu():
     assert hardware.accelerator == "none"
     assert hardware.cpu and hardware.cpu in str(hardware)
     assert set(hardware.as_dict()) == {"cpu", "logical_cores", "torch_threads", "accelerator", "platform"}
+
+
+def test_torch_threads_restores_the_setting():
+    from effnotes.runtime import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="positive integer"):
+        with torch_threads(0):
+            pass
