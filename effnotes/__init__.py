@@ -14,9 +14,21 @@ The package holds the reusable code that the book's chapters call:
 
 from importlib.metadata import PackageNotFoundError, version
 
+def _source_tree_version() -> str:
+    """The version in ``pyproject.toml`` beside the package (a source tree never installed)."""
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    try:
+        return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "0+unknown"
+
+
 try:
     __version__ = version("effnotes")
 except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+    __version__ = _source_tree_version()
 
 __all__ = ["__version__"]

@@ -32,6 +32,7 @@ from effnotes.runtime import describe_hardware
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 RESULTS_ENV = "EFFNOTES_RESULTS"
+COMMIT_ENV = "EFFNOTES_GIT_COMMIT"
 
 
 def repository_root() -> Path:
@@ -52,9 +53,12 @@ def _check_name(kind: str, value: str) -> str:
 
 
 def git_commit(root: Path | None = None) -> str:
-    """The current commit of the repository at ``root`` ("+dirty" if it has changes), or
-    ``"unknown"`` outside a git checkout."""
+    """The current commit of the repository at ``root`` ("+dirty" if it has changes). Outside
+    a git checkout (a copy of the tree sent to a GPU machine, say) it is the value of
+    ``$EFFNOTES_GIT_COMMIT`` if the caller set one, else ``"unknown"``."""
     root = root or repository_root()
+    if not (root / ".git").exists():
+        return os.environ.get(COMMIT_ENV, "unknown")
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                                 text=True, check=True, timeout=10).stdout.strip()

@@ -59,5 +59,15 @@ def test_unstorable_values_are_refused(tmp_path):
                             root=tmp_path)
 
 
-def test_git_commit_outside_a_checkout(tmp_path):
+def test_git_commit_outside_a_checkout(tmp_path, monkeypatch):
+    monkeypatch.delenv(results.COMMIT_ENV, raising=False)
     assert results.git_commit(tmp_path) == "unknown"
+    monkeypatch.setenv(results.COMMIT_ENV, "abc123")
+    assert results.git_commit(tmp_path) == "abc123"
+
+
+def test_git_commit_in_this_checkout(repo_root):
+    if not (repo_root / ".git").exists():
+        pytest.skip("not a git checkout")
+    commit = results.git_commit(repo_root)
+    assert len(commit.removesuffix("+dirty")) == 40
