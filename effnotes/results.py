@@ -57,15 +57,16 @@ def git_commit(root: Path | None = None) -> str:
     a git checkout (a copy of the tree sent to a GPU machine, say) it is the value of
     ``$EFFNOTES_GIT_COMMIT`` if the caller set one, else ``"unknown"``."""
     root = root or repository_root()
+    fallback = os.environ.get(COMMIT_ENV, "unknown")
     if not (root / ".git").exists():
-        return os.environ.get(COMMIT_ENV, "unknown")
+        return fallback
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                                 text=True, check=True, timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
                                capture_output=True, text=True, check=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+    except (OSError, subprocess.SubprocessError):  # no git, or not a repository after all
+        return fallback
     return commit + ("+dirty" if dirty else "")
 
 

@@ -114,14 +114,36 @@ def test_taxonomy():
         Placement("x", "x", "data", "shuffle", "")
 
 
-def test_experiment_runs_a_profile_and_stores_it(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def stored_smoke(tmp_path_factory):
+    """The experiment's smoke profile, run once through its command line and stored."""
     from effnotes.speedup import experiment
 
-    monkeypatch.setenv("EFFNOTES_RESULTS", str(tmp_path))
-    assert experiment.main(["--profile", "smoke", "--store"]) == 0
-    record = json.loads((tmp_path / "speedup" / "smoke.json").read_text())
-    assert record["provenance"]["profile"] == "smoke"
-    data = record["data"]
+    root = tmp_path_factory.mktemp("results")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EFFNOTES_RESULTS", str(root))
+        assert experiment.main(["--profile", "smoke", "--store"]) == 0
+    return json.loads((root / "speedup" / "smoke.json").read_text())
+
+
+def test_experiment_runs_a_profile_and_stores_it(stored_smoke):
+    assert stored_smoke["provenance"]["profile"] == "smoke"
+    data = stored_smoke["data"]
     assert set(data) == {"hardware", "sweep", "speedup", "bottleneck", "amdahl", "kernels"}
     assert set(data["speedup"]) == {"time", "epochs"}
     assert len(data["kernels"]) == 4 and len(data["bottleneck"]) == 3
+
+
+def test_multiply_adds():
+    assert DigitsMLP(32, 2).multiply_adds() == 64 * 32 + 32 * 32 + 32 * 10
+
+
+def test_headline_numbers_read_live_and_stored_results_alike(stored_smoke):
+    from effnotes.speedup.experiment import headline_numbers
+
+    stored = stored_smoke["data"]
+    numbers = headline_numbers(stored)
+    assert len(numbers) == 9 and numbers.notna().all()
+    live = dict(stored, bottleneck=pd.DataFrame(stored["bottleneck"]),
+                kernels=pd.DataFrame(stored["kernels"]))
+    pd.testing.assert_series_equal(headline_numbers(live), numbers)

@@ -11,7 +11,7 @@ import argparse
 import time
 from dataclasses import asdict
 
-import torch
+import pandas as pd
 from torch.utils.data import TensorDataset
 
 from effnotes.chapters import PROFILES, get_chapter
@@ -57,6 +57,28 @@ def run_profile(params: dict, *, progress: bool = False) -> dict:
         "amdahl": {k: v for k, v in amdahl.items() if k != "runs"} | {"runs": amdahl["runs"]},
         "kernels": kernels,
     }
+
+
+def _records(table) -> pd.DataFrame:
+    return table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
+
+
+def headline_numbers(result: dict) -> pd.Series:
+    """The chapter's headline figures from a :func:`run_profile` result, live (with frames)
+    or read back from JSON (with lists of records), so two runs can be set side by side."""
+    bottleneck = _records(result["bottleneck"]).set_index("workers")
+    kernels = _records(result["kernels"]).set_index("variant")["measured_speedup"]
+    amdahl = result["amdahl"]
+    numbers = {
+        "recipe speedup at the target (wall time)": result["speedup"]["time"]["speedup"],
+        "recipe speedup at the target (epochs)": result["speedup"]["epochs"]["speedup"],
+        "injected delay charged to data-wait (0 workers)": bottleneck.loc[0, "attributed_to_data_wait"],
+        "Amdahl: compute speedup s": amdahl["compute_speedup"],
+        "Amdahl: predicted speedup": amdahl["predicted_speedup"],
+        "Amdahl: measured speedup": amdahl["measured_speedup"],
+    }
+    numbers |= {f"layer: {variant}": value for variant, value in kernels.iloc[1:].items()}
+    return pd.Series(numbers, dtype=float)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,6 +39,10 @@ class DigitsMLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
+    def multiply_adds(self) -> int:
+        """Multiply-adds of one sample's forward pass (the weights of every linear layer)."""
+        return sum(m.in_features * m.out_features for m in self.net if isinstance(m, nn.Linear))
+
 
 @dataclass(frozen=True)
 class Recipe:
