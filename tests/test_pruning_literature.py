@@ -59,14 +59,16 @@ def test_papers_parsed(papers):
 def test_results_percent_strings_parsed(results):
     assert results.shape[0] == 551 and results["result_id"].is_unique
     amc = _row(results, 328)  # amc-automl-han, ResNet-50 on CIFAR-10: 93.55%, 60.00% saved
-    assert (amc["paper"], amc["dataset"], amc["model"]) == ("amc-automl-han", "CIFAR-10", "ResNet-50")
+    assert (amc["paper"], amc["dataset"], amc["model"]) == (
+        "amc-automl-han", "CIFAR-10", "ResNet-50")
     assert amc["top1"] == pytest.approx(93.55) and amc["orig_top1"] == pytest.approx(93.53)
     assert amc["saved_params"] == pytest.approx(0.60) and math.isnan(amc["kept_params"])
     dcp = _row(results, 365)  # errors, a negative delta written '-1.060%'
     assert dcp["err1"] == pytest.approx(23.60) and dcp["d_top1"] == pytest.approx(-1.06)
     assert dcp["d_top5"] == pytest.approx(-0.61) and math.isnan(dcp["top1"])
     babu = _row(results, 324)  # plain numbers
-    assert (babu["mparams"], babu["orig_mparams"], babu["orig_over_new_params"]) == (5.9, 60.9, 10.3)
+    assert babu["mparams"] == 5.9 and babu["orig_mparams"] == 60.9
+    assert babu["orig_over_new_params"] == 10.3
     assert babu["top1"] == pytest.approx(56.96)
     assert results.loc[results["result_id"] == 117, "model"].isna().all()  # '???'
     for column in ("kept_params", "saved_params", "kept_flops", "saved_flops"):
@@ -116,7 +118,8 @@ def test_fragmentation(papers):
     assert frag.pairs["n_papers"].is_monotonic_decreasing
     assert frag.n_pairs_in_one_paper == (frag.pairs["n_papers"] == 1).sum() > frag.n_pairs / 2
     second = frag.pairs.iloc[1]
-    assert (second["dataset"], second["architecture"], second["n_papers"]) == ("ImageNet", "ResNet-50", 15)
+    assert (second["dataset"], second["architecture"], second["n_papers"]) == (
+        "ImageNet", "ResNet-50", 15)
 
 
 def test_reported_tradeoffs_counts_and_invariants(tradeoffs):
@@ -193,7 +196,8 @@ def test_architecture_families():
     assert torch_.loc["SE-ResNet-50", "family"] == "SENet"
     assert torch_.loc["Inception-ResNet-v2", "family"] == "Inception"
     effnet = arch[arch["source"] == "efficientnet"].set_index("model")
-    assert math.isnan(effnet.loc["GPipe", "gflops"]) and effnet.loc["EfficientNet-B0", "mparams"] == 5.3
+    assert math.isnan(effnet.loc["GPipe", "gflops"])
+    assert effnet.loc["EfficientNet-B0", "mparams"] == 5.3
     assert arch["top1"].between(50, 90).all() and (arch["mparams"] > 0).all()
     with pytest.raises(ValueError, match="no architecture family"):
         lit.model_family("TotallyNewNet")
@@ -248,7 +252,8 @@ def tiny(tmp_path):
     rows = [RESULTS_HEADER,
             _results_row(1, "a", "Set-X", "Net-1", Top1="70.00%", OrigTop1="72.50%",
                          savedParams="75.00%", **{"old/new FLOPS": "2.0"}),
-            _results_row(2, "a", "Set-Y", "Net-2", dTop1="-1.5%", MParams="2.0", OrigMParams="10.0"),
+            _results_row(2, "a", "Set-Y", "Net-2", dTop1="-1.5%", MParams="2.0",
+                         OrigMParams="10.0"),
             _results_row(3, "b", "Set-X", "Net-1", Err1="30.00%", OrigErr1="28.00%",
                          keptFLOPS="25.00%"),
             _results_row(4, "b", "Set-X", "???", Top1="50.00%")]
@@ -264,14 +269,16 @@ def tiny(tmp_path):
         0.5,0,10,1,0,0.68
         0.8,0,10,1,0,0.50
         """)
-    _write(tmp_path / lit.GALE_DIR / "rn50_baselines.csv", "Accuracy,Training Steps,Batch Size\n76,1,1\n78,1,1\n")
+    _write(tmp_path / lit.GALE_DIR / "rn50_baselines.csv",
+           "Accuracy,Training Steps,Batch Size\n76,1,1\n78,1,1\n")
     return tmp_path
 
 
 def test_small_tables_end_to_end(tiny):
     papers = lit.load_papers(tiny)
     assert papers["compares_to"].tolist() == [["b", "c"], ["c"], []]
-    assert papers["models"].iloc[1] == ["Net-1", None] and papers["non_pruning"].tolist() == [False, False, True]
+    assert papers["models"].iloc[1] == ["Net-1", None]
+    assert papers["non_pruning"].tolist() == [False, False, True]
     summary = lit.comparison_summary(lit.comparison_counts(papers))
     assert (summary.n_compare_to_none, summary.n_compare_to_at_most_one) == (1, 2)
     assert summary.histogram["n_papers"].tolist() == [1, 1, 1]
@@ -301,7 +308,8 @@ def test_small_gale_tables(tiny):
 
 def test_mismatched_lists_are_counted_not_guessed(tiny):
     path = tiny / lit.PAPERS_FILE
-    path.write_text(path.read_text().replace('"Net-1, Net-2","Set-X, Set-Y"', '"Net-1, Net-2","Set-X"'))
+    text = path.read_text().replace('"Net-1, Net-2","Set-X, Set-Y"', '"Net-1, Net-2","Set-X"')
+    path.write_text(text)
     papers = lit.load_papers(tiny)
     assert lit.list_length_mismatches(papers)["paper"].tolist() == ["a"]
     with pytest.warns(UserWarning, match="1 paper"):

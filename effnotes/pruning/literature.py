@@ -583,7 +583,8 @@ def magnitude_vs_random(root=None) -> pd.DataFrame:
     runs). Only sparsities both methods were run at are kept.
     """
     runs = load_gale_resnet50(root)
-    per = runs.groupby(["sparsity", "method"])["top1"].agg(["max", "mean", "size"]).unstack("method")
+    per = (runs.groupby(["sparsity", "method"])["top1"].agg(["max", "mean", "size"])
+           .unstack("method"))
     per = per.dropna()
     table = pd.DataFrame({
         "sparsity": per.index.to_numpy(dtype=float),
@@ -715,7 +716,8 @@ def pruned_on_architecture_axes(tradeoffs: pd.DataFrame, architectures: pd.DataF
         gflops = ref["gflops"].to_numpy() / rows["speedup"].to_numpy()
     else:
         top1 = rows["top1"].to_numpy()
-        mparams = rows["mparams"].fillna(rows["orig_mparams"] / rows["compression_ratio"]).to_numpy()
+        mparams = rows["mparams"].fillna(rows["orig_mparams"] / rows["compression_ratio"])
+        mparams = mparams.to_numpy()
         gflops = rows["gflops"].fillna(rows["orig_gflops"] / rows["speedup"]).to_numpy()
     points = pd.DataFrame({
         "family": rows["model"].map(lambda m: f"{m}, pruned").to_numpy(),
