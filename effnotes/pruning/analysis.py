@@ -1,0 +1,87 @@
+"""Diagnostics of pruned models: where pruning hurts, and what it buys on dense kernels."""
+
+from __future__ import annotations
+
+import copy
+import statistics
+
+import pandas as pd
+import torch
+from torch import nn
+from torch.nn.utils import prune
+from torch.utils import benchmark
+
+from effnotes.pruning.metrics import effective_parameters
+from effnotes.pruning.strategies import prunable_layers
+from effnotes.training import evaluate
+
+
+def layer_sensitivity(model: nn.Module, loader, *, amount: float = 0.5, method: str = "random",
+                      seed: int = 0, device: torch.device | str = "cpu") -> pd.DataFrame:
+    """Accuracy after pruning one prunable layer at a time (the others left dense).
+
+    ``method`` is ``"random"`` or ``"magnitude"``; ``amount`` is the fraction of that layer's
+    weights removed. One row per layer: name, weights, accuracy.
+    """
+    if method not in ("random", "magnitude"):
+        raise ValueError(f"method must be 'random' or 'magnitude', got {method!r}")
+    if not 0 < amount < 1:
+        raise ValueError(f"amount must be in (0, 1), got {amount}")
+    rows = []
+    for name, _ in prunable_layers(model):
+        trial = copy.deepcopy(model)
+        layer = dict(trial.named_modules())[name]
+        torch.manual_seed(seed)
+        if method == "random":
+            prune.random_unstructured(layer, "weight", amount=amount)
+        else:
+            prune.l1_unstructured(layer, "weight", amount=amount)
+        rows.append({"layer": name, "weights": layer.weight.numel(),
+                     "accuracy": evaluate(trial, loader, device)["accuracy"]})
+    return pd.DataFrame(rows)
+
+
+def folded_copy(pruned: nn.Module, like: nn.Module) -> nn.Module:
+    """A plain copy of ``like`` (same architecture, no pruning reparametrisation) holding the
+    weights ``pruned`` computes with: masks folded in, zeros kept, buffers copied."""
+    state = {name: tensor.detach().clone() for name, tensor in effective_parameters(pruned).items()}
+    state.update({name: buffer.detach().clone() for name, buffer in pruned.named_buffers()
+                  if not name.endswith("_mask")})
+    folded = copy.deepcopy(like)
+    folded.load_state_dict(state)
+    return folded
+
+
+def inference_speedup(dense: nn.Module, pruned: nn.Module, input_shape: tuple[int, ...], *,
+                      batch: int = 1024, min_run_time: float = 0.5,
+                      rounds: int = 5) -> dict[str, float]:
+    """Median seconds of one forward pass of a ``batch`` of inputs (on the dense model's
+    device) through three models: ``dense``; ``pruned`` as it is (under
+    ``torch.nn.utils.prune`` each call recomputes ``weight_orig * mask``); and the pruned
+    weights folded into a plain copy (:func:`folded_copy`), which runs exactly the dense
+    model's kernels on a weight that is mostly zeros. Returns the times (``*_s``) and the
+    speedups of the two pruned versions over the dense one.
+
+    The models are timed in ``rounds`` alternating blocks of ``min_run_time / rounds``
+    seconds each (``torch.utils.benchmark``, which synchronises CUDA), and each model's time is
+    the median over its blocks, so a change in machine load during the measurement hits all.
+    """
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
+    device = next(dense.parameters()).device
+    x = torch.randn(batch, *input_shape, generator=torch.Generator().manual_seed(0)).to(device)
+    models = {"dense": dense, "pruned": pruned, "folded": folded_copy(pruned, like=dense)}
+    samples: dict[str, list[float]] = {label: [] for label in models}
+    for _ in range(rounds):
+        for label, model in models.items():
+            was_training = model.training
+            model.eval()
+            timer = benchmark.Timer(stmt="model(x)", globals={"model": model, "x": x},
+                                    num_threads=torch.get_num_threads())
+            with torch.no_grad():
+                samples[label].append(timer.blocked_autorange(min_run_time=min_run_time / rounds).median)
+            model.train(was_training)
+    times = {label: float(statistics.median(values)) for label, values in samples.items()}
+    return {"dense_s": times["dense"], "pruned_s": times["pruned"], "folded_s": times["folded"],
+            "speedup_pruned": times["dense"] / times["pruned"],
+            "speedup_folded": times["dense"] / times["folded"]}
