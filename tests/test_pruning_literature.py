@@ -361,3 +361,16 @@ def test_unreadable_file_names_it(tiny):
 def test_summary_of_empty_and_negative_counts():
     with pytest.raises(ValueError, match="non-negative"):
         lit.comparison_summary(pd.DataFrame({"n_compares_to": np.array([1, -1])}))
+
+
+def test_dominated_by_architectures():
+    import pandas as pd
+
+    from effnotes.pruning.literature import dominated_by_architectures
+
+    points = pd.DataFrame({"mparams": [10.0, 10.0, None], "top1": [70.0, 80.0, 75.0]})
+    archs = pd.DataFrame({"mparams": [5.0, 20.0], "top1": [72.0, 85.0]})
+    flags = dominated_by_architectures(points, archs)
+    assert flags.iloc[0] is True and flags.iloc[1] is False and pd.isna(flags.iloc[2])
+    with pytest.raises(KeyError, match="lacks columns"):
+        dominated_by_architectures(points.drop(columns="top1"), archs)

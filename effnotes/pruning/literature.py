@@ -729,3 +729,22 @@ def pruned_on_architecture_axes(tradeoffs: pd.DataFrame, architectures: pd.DataF
     })
     keep = points["top1"].notna() & (points["mparams"].notna() | points["gflops"].notna())
     return points[keep].reset_index(drop=True)
+
+
+def dominated_by_architectures(points: pd.DataFrame, architectures: pd.DataFrame, *,
+                               size: str = "mparams") -> pd.Series:
+    """For each pruned result in ``points`` (from :func:`pruned_on_architecture_axes`), whether
+    some unpruned architecture in ``architectures`` is at most as large in ``size`` and at
+    least as accurate in ``top1``: the pruned model could have been replaced by an
+    off-the-shelf one. Rows or architectures missing ``size`` or ``top1`` are skipped
+    (their result is ``NaN`` / not counted)."""
+    for frame, name in ((points, "points"), (architectures, "architectures")):
+        missing = [c for c in (size, "top1") if c not in frame.columns]
+        if missing:
+            raise KeyError(f"{name} lacks columns {missing}")
+    reference = architectures.dropna(subset=[size, "top1"])
+    result = pd.Series(np.nan, index=points.index, dtype=object, name=f"dominated_by_{size}")
+    for index, row in points.dropna(subset=[size, "top1"]).iterrows():
+        better = (reference[size] <= row[size]) & (reference["top1"] >= row["top1"])
+        result[index] = bool(better.any())
+    return result
