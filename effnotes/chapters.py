@@ -104,3 +104,24 @@ register(Chapter(
                 "timing_min_run_time": 1.0, "device": "cuda"},
     },
 ))
+
+register(Chapter(
+    name="pruning",
+    title="The state of pruning",
+    notebook="pruning.ipynb",
+    paper="Blalock, Gonzalez Ortiz, Frankle & Guttag, MLSys 2020",
+    profiles={
+        "smoke": {"seeds": 2, "compressions": [1, 2, 8, 16], "flip_compressions": [8],
+                  "channels": 8, "hidden": 32, "pretrain_epochs": 4, "finetune_epochs": 1,
+                  "timing_batch": 256, "timing_min_run_time": 0.05, "noise_floor": 0.03,
+                  "device": "cpu"},
+        "ci": {"seeds": 3, "compressions": [1, 2, 4, 8, 16, 32], "flip_compressions": [4, 8, 16, 32],
+               "channels": 16, "hidden": 64, "pretrain_epochs": 15, "finetune_epochs": 5,
+               "timing_batch": 1024, "timing_min_run_time": 0.5, "noise_floor": 0.005,
+               "device": "cpu"},
+        "gpu": {"seeds": 8, "compressions": [1, 2, 4, 8, 16, 32, 64],
+                "flip_compressions": [4, 8, 16, 32, 64], "channels": 64, "hidden": 256,
+                "pretrain_epochs": 30, "finetune_epochs": 10, "timing_batch": 8192,
+                "timing_min_run_time": 1.0, "noise_floor": 0.005, "device": "cuda"},
+    },
+))

@@ -257,3 +257,22 @@ def test_report_summaries():
         summarise(frame, "loss")
     with pytest.raises(KeyError, match="not in the frame"):
         difference(frame, "acc", "a", "c")
+
+
+def test_reversals():
+    from effnotes.pruning.report import reversals
+
+    def frame(gap):
+        rows = []
+        for seed, noise in enumerate((-0.001, 0.0, 0.001)):
+            for compression, delta in ((4.0, gap), (8.0, 0.05)):
+                rows += [{"strategy": "g", "compression": compression, "seed": seed, "acc": 0.9 + delta + noise},
+                         {"strategy": "l", "compression": compression, "seed": seed, "acc": 0.9 - noise}]
+        return pd.DataFrame(rows)
+
+    table, levels = reversals({"x": frame(0.05), "y": frame(-0.05)}, "acc", "g", "l")
+    assert list(levels) == [4.0]
+    assert table.loc[4.0, ("difference", "x")] == pytest.approx(0.05)
+    assert table.loc[8.0, ("difference", "y")] == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="exactly two"):
+        reversals({"x": frame(0.1)}, "acc", "g", "l")

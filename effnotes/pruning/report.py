@@ -37,3 +37,22 @@ def winners(frame: pd.DataFrame, metric: str) -> pd.Series:
     """The strategy with the highest mean ``metric`` at each compression."""
     table = summarise(frame, metric)["mean"].unstack("strategy")
     return table.idxmax(axis=1).rename(f"best by {metric}")
+
+
+def reversals(frames: dict[str, pd.DataFrame], metric: str, first: str, second: str, *,
+              z: float = 2.0) -> tuple[pd.DataFrame, pd.Index]:
+    """Does the order of two strategies depend on the setting (e.g. the starting checkpoint)?
+
+    ``frames`` maps a setting's name to its grid (exactly two settings). Returns the table of
+    :func:`difference` (``first`` minus ``second``) per compression for each setting
+    (columns ``(quantity, setting)``), and the compressions where the difference is at least
+    ``z`` standard errors in both settings and of opposite signs.
+    """
+    if len(frames) != 2:
+        raise ValueError(f"reversals compares exactly two settings, got {list(frames)}")
+    table = pd.concat({name: difference(frame, metric, first, second)
+                       for name, frame in frames.items()}, names=["setting"]).unstack("setting")
+    a, b = list(frames)
+    significant = (table["z"].abs() >= z).all(axis=1)
+    opposite = np.sign(table[("difference", a)]) != np.sign(table[("difference", b)])
+    return table, table.index[significant & opposite]

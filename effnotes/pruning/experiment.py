@@ -1,0 +1,96 @@
+"""The chapter's controlled experiments as one call, for running a profile without Jupyter.
+
+``python -m effnotes.pruning.experiment --profile gpu --store`` runs the grid, the pitfall
+experiments and the timing with the registry's parameters and stores
+``results/pruning/<profile>.json`` with provenance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+
+import torch
+
+from effnotes.chapters import PROFILES, get_chapter
+from effnotes.data.digits import load_digits_split, make_loaders
+from effnotes.models import DigitsCNN
+from effnotes.pruning.analysis import inference_speedup, layer_sensitivity
+from effnotes.pruning.grid import PruningGrid, run_pruning_grid, train_dense
+from effnotes.pruning.strategies import prune_model
+from effnotes.results import save_result
+from effnotes.runtime import choose_device, describe_hardware
+from effnotes.training import TrainConfig
+
+#: Two starting checkpoints for the same architecture, differing only in the optimiser's
+#: learning rate (the paper's ResNet-56 example used Adam at 1e-3 and 1e-4).
+CHECKPOINTS = {"adam-1e-3": 1e-3, "adam-1e-4": 1e-4}
+
+
+def grids(params: dict) -> dict[str, PruningGrid]:
+    """The main grid and the two checkpoint grids of a profile's parameters."""
+    pretrain = TrainConfig(epochs=params["pretrain_epochs"], lr=0.05, momentum=0.9,
+                           schedule="cosine", progress=False)
+    finetune = TrainConfig(epochs=params["finetune_epochs"], lr=0.01, momentum=0.9,
+                           schedule="cosine", progress=False)
+    seeds = tuple(range(params["seeds"]))
+    made = {"main": PruningGrid(compressions=tuple(params["compressions"]), seeds=seeds,
+                                pretrain=pretrain, finetune=finetune)}
+    for name, lr in CHECKPOINTS.items():
+        made[name] = PruningGrid(strategies=("global_magnitude", "layer_magnitude"),
+                                 compressions=tuple(params["flip_compressions"]), seeds=seeds,
+                                 pretrain=TrainConfig(epochs=params["pretrain_epochs"], lr=lr,
+                                                      optimizer="adamw", schedule="cosine",
+                                                      progress=False),
+                                 finetune=finetune)
+    return made
+
+
+def model_factory(params: dict):
+    return lambda: DigitsCNN(params["channels"], params["hidden"])
+
+
+def run_profile(params: dict, *, progress: bool = False) -> dict:
+    """Everything the chapter measures on its own models, as plain data."""
+    device = choose_device(params["device"])
+    split = load_digits_split(seed=0)
+    factory = model_factory(params)
+    made = grids(params)
+    frames = {name: run_pruning_grid(factory, split, grid, model_name=f"cnn-{name}",
+                                     device=device, progress=progress)
+              for name, grid in made.items()}
+    dense = train_dense(factory, split, made["main"].pretrain, seed=0, device=device)
+    _, val_loader, _ = make_loaders(split)
+    sensitivity = layer_sensitivity(dense, val_loader, amount=0.5, device=device)
+    pruned = copy.deepcopy(dense)
+    prune_model(pruned, "global_magnitude", max(params["compressions"]))
+    timing = inference_speedup(dense, pruned, (1, 8, 8), batch=params["timing_batch"],
+                               min_run_time=params["timing_min_run_time"])
+    return {"hardware": describe_hardware(device).as_dict(), "grid": frames["main"],
+            "checkpoints": {name: frames[name] for name in CHECKPOINTS},
+            "sensitivity": sensitivity, "timing": timing}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--profile", choices=PROFILES, default="gpu")
+    parser.add_argument("--store", action="store_true", help="write results/pruning/<profile>.json")
+    args = parser.parse_args(argv)
+    params = get_chapter("pruning").parameters(args.profile)
+    start = time.perf_counter()
+    data = run_profile(params, progress=True)
+    wall = time.perf_counter() - start
+    summary = data["grid"].groupby(["strategy", "compression"])["test_acc_finetuned"].agg(["mean", "std"])
+    print(summary.round(4).to_string())
+    print("inference timing:", data["timing"])
+    if args.store:
+        device = choose_device(params["device"])
+        path = save_result("pruning", args.profile, data, profile=args.profile, parameters=params,
+                           wall_time_s=wall, device=device if device.type == "cuda" else None)
+        print(f"stored {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
