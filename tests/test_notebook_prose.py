@@ -1,0 +1,27 @@
+"""Static checks of the chapters' prose: glue roles are well formed and refer to glued names."""
+
+import re
+
+import nbformat
+import pytest
+
+from effnotes.chapters import chapters
+
+ROLE = re.compile(r"\{glue:text\}`([^`]*)`")
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda c: c.name)
+def test_glue_roles_are_well_formed_and_defined(chapter, repo_root):
+    notebook = nbformat.read(chapter.notebook_path(repo_root / "book"), as_version=4)
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    prose = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    roles = ROLE.findall(prose)
+    assert roles, "a chapter quotes its numbers through glue"
+    for role in roles:
+        name, _, spec = role.partition(":")
+        assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name), f"bad glue name in {role!r}"
+        if spec:
+            format(1.5, spec)  # a valid format spec for a number (raises ValueError if not)
+        # every glued name is assigned in a glue_values(...) call (keyword or f-string key)
+        assert re.search(rf"\b{name}\s*=|\"{name}\"|f\"[a-z_]*{{key}}\"", code) or \
+            re.search(rf"{name.split('_')[0]}_{{key}}", code), f"{name} is never glued"
