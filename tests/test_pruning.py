@@ -276,3 +276,16 @@ def test_reversals():
     assert table.loc[8.0, ("difference", "y")] == pytest.approx(0.05)
     with pytest.raises(ValueError, match="exactly two"):
         reversals({"x": frame(0.1)}, "acc", "g", "l")
+
+
+def test_experiment_stores_the_smoke_profile(tmp_path, monkeypatch):
+    import json
+
+    from effnotes.pruning import experiment
+
+    monkeypatch.setenv("EFFNOTES_RESULTS", str(tmp_path))
+    assert experiment.main(["--profile", "smoke", "--store"]) == 0
+    record = json.loads((tmp_path / "pruning" / "smoke.json").read_text())
+    assert record["provenance"]["profile"] == "smoke"
+    assert set(record["data"]) == {"hardware", "grid", "checkpoints", "sensitivity", "timing"}
+    assert set(record["data"]["checkpoints"]) == {"adam-1e-3", "adam-1e-4"}

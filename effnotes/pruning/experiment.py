@@ -7,19 +7,14 @@ experiments and the timing with the registry's parameters and stores
 
 from __future__ import annotations
 
-import argparse
 import copy
-import time
 
-import torch
-
-from effnotes.chapters import PROFILES, get_chapter
 from effnotes.data.digits import load_digits_split, make_loaders
 from effnotes.models import DigitsCNN
 from effnotes.pruning.analysis import inference_speedup, layer_sensitivity
 from effnotes.pruning.grid import PruningGrid, run_pruning_grid, train_dense
 from effnotes.pruning.strategies import prune_model
-from effnotes.results import save_result
+from effnotes.profile_runner import profile_main
 from effnotes.runtime import choose_device, describe_hardware
 from effnotes.training import TrainConfig
 
@@ -72,24 +67,14 @@ def run_profile(params: dict, *, progress: bool = False) -> dict:
             "sensitivity": sensitivity, "timing": timing}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--profile", choices=PROFILES, default="gpu")
-    parser.add_argument("--store", action="store_true", help="write results/pruning/<profile>.json")
-    args = parser.parse_args(argv)
-    params = get_chapter("pruning").parameters(args.profile)
-    start = time.perf_counter()
-    data = run_profile(params, progress=True)
-    wall = time.perf_counter() - start
-    summary = data["grid"].groupby(["strategy", "compression"])["test_acc_finetuned"].agg(["mean", "std"])
-    print(summary.round(4).to_string())
+def _report(data: dict, params: dict) -> None:
+    summary = data["grid"].groupby(["strategy", "compression"])["test_acc_finetuned"]
+    print(summary.agg(["mean", "std"]).round(4).to_string())
     print("inference timing:", data["timing"])
-    if args.store:
-        device = choose_device(params["device"])
-        path = save_result("pruning", args.profile, data, profile=args.profile, parameters=params,
-                           wall_time_s=wall, device=device if device.type == "cuda" else None)
-        print(f"stored {path}")
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return profile_main("pruning", run_profile, _report, argv, description=__doc__)
 
 
 if __name__ == "__main__":

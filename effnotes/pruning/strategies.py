@@ -17,7 +17,6 @@ get no gradient while the model is fine-tuned.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch

@@ -7,16 +7,13 @@ with the registry's parameters for that profile, and stores the outcome as
 
 from __future__ import annotations
 
-import argparse
-import time
 from dataclasses import asdict
 
 import pandas as pd
 from torch.utils.data import TensorDataset
 
-from effnotes.chapters import PROFILES, get_chapter
 from effnotes.data.digits import load_digits_split
-from effnotes.results import save_result
+from effnotes.profile_runner import profile_main
 from effnotes.runtime import choose_device, describe_hardware
 from effnotes.speedup.kernels import sparse_vs_narrow
 from effnotes.speedup.pipeline import amdahl_experiment, bottleneck_experiment
@@ -81,23 +78,13 @@ def headline_numbers(result: dict) -> pd.Series:
     return pd.Series(numbers, dtype=float)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--profile", choices=PROFILES, default="gpu")
-    parser.add_argument("--store", action="store_true", help="write results/speedup/<profile>.json")
-    args = parser.parse_args(argv)
-    params = get_chapter("speedup").parameters(args.profile)
-    start = time.perf_counter()
-    data = run_profile(params, progress=True)
-    wall = time.perf_counter() - start
+def _report(data: dict, params: dict) -> None:
     print(f"speedup at accuracy {params['target_accuracy']}: {data['speedup']}")
     print(data["kernels"].to_string())
-    if args.store:
-        device = choose_device(params["device"])
-        path = save_result("speedup", args.profile, data, profile=args.profile, parameters=params,
-                           wall_time_s=wall, device=device if device.type == "cuda" else None)
-        print(f"stored {path}")
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return profile_main("speedup", run_profile, _report, argv, description=__doc__)
 
 
 if __name__ == "__main__":
