@@ -143,7 +143,7 @@ def test_headline_numbers_read_live_and_stored_results_alike(stored_smoke):
 
     stored = stored_smoke["data"]
     numbers = headline_numbers(stored)
-    assert len(numbers) == 9 and numbers.notna().all()
+    assert len(numbers) == 11 and numbers.notna().all()
     live = dict(stored, bottleneck=pd.DataFrame(stored["bottleneck"]),
                 kernels=pd.DataFrame(stored["kernels"]))
     pd.testing.assert_series_equal(headline_numbers(live), numbers)

@@ -140,12 +140,18 @@ def amdahl_experiment(wide_factory: Callable[[], nn.Module], narrow_factory: Cal
                       device: torch.device | str = "cpu") -> dict:
     """Predict, then measure, what a faster model buys in a synchronous input pipeline.
 
-    1. Time the narrow and wide models with no delay: the compute speedup ``s``.
-    2. If ``delay_s`` is None, choose it so that loading a batch costs about as long as the
-       wide model's compute on it (an even split, where Amdahl's law bites hardest to see).
-    3. Time the wide model with the delay: the fraction ``p`` of its step that is compute.
-    4. Predict the end-to-end speedup ``1 / ((1 - p) + p / s)``, then time the narrow model
-       with the same delay and measure it.
+    1. Time the wide and narrow models with no delay. If ``delay_s`` is None, choose it so
+       that loading a batch costs about as long as the wide model's compute on it.
+    2. Time both models with the delay. The wide model's step breakdown gives the fraction
+       ``p`` of its time that is compute.
+    3. Predict the end-to-end speedup ``1 / ((1 - p) + p / s)`` twice: with ``s`` the compute
+       speedup measured in the slow pipeline itself (``predicted_speedup``), and with ``s``
+       measured without delay (``predicted_from_clean``), then compare both with the measured
+       ratio of epoch times.
+
+    Returns ``delay_s``, ``compute_fraction``, ``compute_speedup`` (in the pipeline),
+    ``compute_speedup_clean``, ``predicted_speedup``, ``predicted_from_clean``,
+    ``measured_speedup`` and the four timed runs.
     """
     common = dict(workers=0, batches=batches, batch_size=batch_size, repeats=repeats, device=device)
     wide_clean = time_one_epoch(wide_factory, dataset, delay_s=0.0, label="wide", **common)
@@ -154,15 +160,16 @@ def amdahl_experiment(wide_factory: Callable[[], nn.Module], narrow_factory: Cal
         delay_s = wide_clean.compute_s / (batches * batch_size)
     wide = time_one_epoch(wide_factory, dataset, delay_s=delay_s, label="wide", **common)
     narrow = time_one_epoch(narrow_factory, dataset, delay_s=delay_s, label="narrow", **common)
-    compute_speedup = wide_clean.compute_s / narrow_clean.compute_s
     compute_fraction = wide.compute_s / wide.epoch_s
-    predicted = amdahl_speedup(compute_fraction, compute_speedup)
-    measured = wide.epoch_s / narrow.epoch_s
+    in_pipeline = wide.compute_s / narrow.compute_s
+    clean = wide_clean.compute_s / narrow_clean.compute_s
     return {
         "delay_s": delay_s,
-        "compute_speedup": compute_speedup,
         "compute_fraction": compute_fraction,
-        "predicted_speedup": predicted,
-        "measured_speedup": measured,
+        "compute_speedup": in_pipeline,
+        "compute_speedup_clean": clean,
+        "predicted_speedup": amdahl_speedup(compute_fraction, in_pipeline),
+        "predicted_from_clean": amdahl_speedup(compute_fraction, clean),
+        "measured_speedup": wide.epoch_s / narrow.epoch_s,
         "runs": pd.DataFrame([asdict(r) for r in (wide_clean, narrow_clean, wide, narrow)]),
     }
