@@ -3,10 +3,10 @@ import pandas as pd
 import pytest
 
 from effnotes.cyclic.compare import (bootstrap_correlation, chance_of_exceeding, cost_saving,
-                                     curve_gaps, effect_summary, method_differences,
+                                     curve_gaps, effect_summary, method_differences, pair_savings,
                                      pooled_correlation)
-from effnotes.cyclic.readoff import (curve_from_points, evaluation_steps, sweep_from_points,
-                                     trough_points, troughs_from_rates)
+from effnotes.cyclic.readoff import (curve_from_points, evaluation_steps, reread_runs,
+                                     sweep_from_points, trough_points, troughs_from_rates)
 from effnotes.tradeoff import SeedSweep, TradeoffCurve
 
 
@@ -46,6 +46,9 @@ def test_trough_points_take_the_best_within_the_window():
     assert points["val_accuracy"].tolist() == pytest.approx([0.8, 0.9, 0.95])
     assert points["train_time_s"].tolist() == pytest.approx([0.8, 2.0, 3.0])
     assert points["n_evals"].tolist() == [3, 3, 2]
+    before = trough_points(evals_frame(), [8, 20], every=2, window=1, after=False)
+    assert before["val_accuracy"].tolist() == pytest.approx([0.8, 0.9]) and before["n_evals"].eq(2).all()
+    assert trough_points(evals_frame(), [10], every=2, window=1, after=False)["val_accuracy"].item() == 0.8
     wide = trough_points(evals_frame(), [8], every=2, window=3)
     assert wide["val_accuracy"].item() == pytest.approx(0.8) and wide["n_evals"].item() == 7
     # off-grid evaluations (an epoch-end trace, say) do not count
@@ -123,6 +126,10 @@ def test_cost_saving():
     assert saving["all"] == pytest.approx(20 / 12)
     with pytest.raises(KeyError, match="train_time_s"):
         cost_saving(runs.drop(columns="train_time_s"))
+    pairs = pair_savings(runs.assign(seed=0))
+    assert pairs.to_dict() == pytest.approx({("a", 0): 1.5, ("b", 0): 14 / 8})
+    with pytest.raises(ValueError, match="needs a cyclic run"):
+        pair_savings(runs.assign(seed=[0, 0, 1, 0, 0, 0]))
 
 
 def test_chance_of_exceeding():
@@ -133,3 +140,14 @@ def test_chance_of_exceeding():
         chance_of_exceeding(1)
     with pytest.raises(ValueError, match="threshold"):
         chance_of_exceeding(3, 0.0)
+
+
+def test_reread_runs():
+    trace = pd.concat([evals_frame().assign(method="a", seed=0),
+                       evals_frame().assign(method="a", seed=1)])
+    points = reread_runs(trace, [10, 30], every=2, window=1, after=False, steps_per_epoch=5)
+    assert len(points) == 4 and points["budget_epochs"].tolist() == [2, 6, 2, 6]
+    assert points["val_accuracy"].tolist() == pytest.approx([0.8, 0.95, 0.8, 0.95])
+    assert set(points["kind"]) == {"cyclic"}
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        reread_runs(trace, [10], every=2, window=1, steps_per_epoch=0)

@@ -115,3 +115,12 @@ def test_optimizer_rate_must_be_lr_max():
     with pytest.raises(ValueError, match="warmup_start > 0"):
         torch_reference_scheduler(torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0),
                                   CyclicSchedule(first_cycle=4, warmup=2))
+
+
+def test_largest_difference_from_torch():
+    from effnotes.cyclic.schedule import largest_difference_from_torch
+
+    s = CyclicSchedule(first_cycle=5, multiplier=2, warmup=3, lr_max=0.2, warmup_start=0.1)
+    assert largest_difference_from_torch(s, 60) < 1e-12
+    with pytest.raises(ValueError, match="warmup_start > 0"):
+        largest_difference_from_torch(CyclicSchedule(first_cycle=5, warmup=3), 60)

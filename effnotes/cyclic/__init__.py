@@ -8,17 +8,19 @@
 - :mod:`effnotes.cyclic.experiment` the whole experiment for one profile, without Jupyter.
 """
 
-from effnotes.cyclic.compare import (cost_saving, curve_gaps, effect_summary, method_differences,
+from effnotes.cyclic.compare import (bootstrap_correlation, chance_of_exceeding, cost_saving,
+                                     curve_gaps, effect_summary, method_differences, pair_savings,
                                      pooled_correlation)
-from effnotes.cyclic.readoff import (curve_from_points, evaluation_steps, sweep_from_points,
-                                     trough_points, troughs_from_rates)
+from effnotes.cyclic.readoff import (curve_from_points, evaluation_steps, reread_runs,
+                                     sweep_from_points, trough_points, troughs_from_rates)
 from effnotes.cyclic.runs import METHODS, CyclicSetup, Method, get_methods, run_comparison
 from effnotes.cyclic.schedule import CyclicSchedule, torch_reference_scheduler
 
 __all__ = [
-    "cost_saving", "curve_gaps", "effect_summary", "method_differences", "pooled_correlation",
-    "curve_from_points", "evaluation_steps", "sweep_from_points", "trough_points",
-    "troughs_from_rates",
+    "bootstrap_correlation", "chance_of_exceeding", "cost_saving", "curve_gaps",
+    "effect_summary", "method_differences", "pair_savings", "pooled_correlation",
+    "curve_from_points", "evaluation_steps", "reread_runs", "sweep_from_points",
+    "trough_points", "troughs_from_rates",
     "METHODS", "CyclicSetup", "Method", "get_methods", "run_comparison",
     "CyclicSchedule", "torch_reference_scheduler",
 ]

@@ -133,6 +133,20 @@ def cost_saving(runs: pd.DataFrame) -> pd.Series:
     return saving
 
 
+def pair_savings(runs: pd.DataFrame) -> pd.Series:
+    """The saving of each (method, seed) pair on its own: the training time of its standard
+    runs over that of its cyclic run. Their median resists a burst of load from another
+    process that slows a single run, which a ratio of totals does not."""
+    _check(runs, ("method", "seed", "kind", "train_time_s"), "runs")
+    totals = runs.groupby(["method", "seed", "kind"], sort=False)["train_time_s"].sum()
+    totals = totals.unstack("kind")
+    if totals.isna().any().any():
+        raise ValueError("every (method, seed) pair needs a cyclic run and standard runs")
+    saving = totals["standard"] / totals["cyclic"]
+    saving.name = "saving"
+    return saving
+
+
 def _accuracy_array(points: pd.DataFrame, methods: list[str],
                     budgets: list[int]) -> np.ndarray:
     """Accuracies as an array of shape ``(n_methods, 2 kinds, n_seeds, n_budgets)``."""

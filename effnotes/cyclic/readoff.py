@@ -73,10 +73,11 @@ def troughs_from_rates(rates: Sequence[float]) -> list[int]:
 
 
 def trough_points(evaluations: pd.DataFrame, troughs: Sequence[int], *, every: int,
-                  window: int) -> pd.DataFrame:
+                  window: int, after: bool = True) -> pd.DataFrame:
     """One row per trough: ``trough`` (its index), ``step``, ``train_time_s`` (training time
     at the trough), ``val_accuracy`` (best within ``window`` evaluations either side, on the
-    ``every``-step grid) and ``n_evals`` (how many evaluations that window held).
+    ``every``-step grid; only those up to the trough if ``after`` is False) and ``n_evals``
+    (how many evaluations that window held).
 
     ``evaluations`` has at least the columns :data:`EVAL_COLUMNS`, one row per evaluation;
     evaluations off the grid (e.g. once per epoch, for a plot) are ignored. Every trough must
@@ -95,7 +96,7 @@ def trough_points(evaluations: pd.DataFrame, troughs: Sequence[int], *, every: i
         if trough not in by_step.index:
             raise ValueError(f"the run was not evaluated at trough step {trough}; evaluate at "
                              "evaluation_steps(...) to read the curve off")
-        grid = [trough + i * every for i in range(-window, window + 1)]
+        grid = [trough + i * every for i in range(-window, (window if after else 0) + 1)]
         near = by_step.loc[by_step.index.intersection(grid)]
         rows.append({"trough": index, "step": trough,
                      "train_time_s": float(by_step.loc[trough, "train_time_s"]),
@@ -118,3 +119,18 @@ def sweep_from_points(points: pd.DataFrame, *, budget: str = "budget_epochs",
     :class:`~effnotes.tradeoff.SeedSweep`, so the speedup tools apply to them."""
     return SeedSweep.from_frame(points, budget=budget, seed="seed", cost=cost,
                                 quality="val_accuracy", label=label, cost_unit=cost_unit)
+
+
+def reread_runs(trace: pd.DataFrame, troughs: Sequence[int], *, every: int, window: int,
+                after: bool = True, steps_per_epoch: int) -> pd.DataFrame:
+    """Read the trough points again from stored evaluations of several runs (``trace`` with
+    ``method`` and ``seed`` columns besides :data:`EVAL_COLUMNS`), e.g. with another window;
+    returns the columns of the points of :func:`effnotes.cyclic.runs.run_comparison`, with
+    ``kind`` "cyclic"."""
+    steps_per_epoch = _positive_int("steps_per_epoch", steps_per_epoch)
+    frames = []
+    for (method, seed), run in trace.groupby(["method", "seed"], sort=False):
+        points = trough_points(run, troughs, every=every, window=window, after=after)
+        frames.append(points.assign(method=method, seed=seed, kind="cyclic",
+                                    budget_epochs=points["step"] // steps_per_epoch))
+    return pd.concat(frames, ignore_index=True)

@@ -222,3 +222,17 @@ def torch_reference_scheduler(optimizer: torch.optim.Optimizer,
                                                end_factor=1.0, total_iters=schedule.warmup)
     return torch.optim.lr_scheduler.SequentialLR(optimizer, [warmup, restarts],
                                                  milestones=[schedule.warmup])
+
+
+def largest_difference_from_torch(schedule: CyclicSchedule, total_steps: int) -> float:
+    """Step the schedule and :func:`torch_reference_scheduler` side by side on a one-parameter
+    SGD for ``total_steps`` steps; return the largest absolute difference of their rates."""
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=schedule.lr_max)
+    reference = torch_reference_scheduler(optimizer, schedule)
+    largest = 0.0
+    for step, ours in enumerate(schedule.rates(total_steps)):
+        largest = max(largest, abs(optimizer.param_groups[0]["lr"] - ours))
+        if step + 1 < total_steps:
+            optimizer.step()
+            reference.step()
+    return largest
