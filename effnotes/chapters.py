@@ -108,6 +108,28 @@ register(Chapter(
 ))
 
 register(Chapter(
+    name="cyclic_tradeoff",
+    title="Tradeoff curves from one run: multiplicative cyclic learning rates",
+    notebook="cyclic_tradeoff.ipynb",
+    paper="Portes, Blalock, Stephenson & Frankle, 2022",
+    profiles={
+        "smoke": {"seeds": 2, "methods": ["baseline", "mixup"], "warmup_epochs": 1,
+                  "first_cycle_epochs": 1, "multiplier": 2, "n_cycles": 4, "lr": 0.1,
+                  "channels": 8, "eval_every_steps": 4, "window": 2, "torch_threads": 1,
+                  "min_saving": 1.5, "device": "cpu"},
+        "ci": {"seeds": 3, "methods": ["baseline", "label_smoothing", "mixup", "blurpool"],
+               "warmup_epochs": 1, "first_cycle_epochs": 1, "multiplier": 2, "n_cycles": 5,
+               "lr": 0.1, "channels": 16, "eval_every_steps": 4, "window": 3,
+               "torch_threads": 1, "min_saving": 1.8, "device": "cpu"},
+        "gpu": {"seeds": 5, "methods": ["baseline", "label_smoothing", "mixup", "blurpool",
+                                        "channels_last", "combined"],
+                "warmup_epochs": 3, "first_cycle_epochs": 3, "multiplier": 2, "n_cycles": 5,
+                "lr": 0.1, "channels": 16, "eval_every_steps": 4, "window": 3,
+                "torch_threads": 4, "min_saving": 1.8, "device": "cuda"},
+    },
+))
+
+register(Chapter(
     name="pruning",
     title="The state of pruning",
     notebook="pruning.ipynb",

@@ -58,10 +58,16 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+#: A cell that runs longer than this (seconds) fails its chapter instead of hanging it.
+CELL_TIMEOUT_S = 900
+
+
 def execute_chapter(chapter: Chapter | str, profile: str, out_dir: Path, *, book_root: Path,
-                    log_output: bool = False) -> ChapterRun:
+                    log_output: bool = False, cell_timeout_s: int = CELL_TIMEOUT_S) -> ChapterRun:
     """Run ``chapter``'s notebook with papermill at ``profile``; the executed notebook is
-    written to ``out_dir/<chapter>.ipynb`` (with outputs, also when a cell fails)."""
+    written to ``out_dir/<chapter>.ipynb`` (with outputs, also when a cell fails). A cell
+    running longer than ``cell_timeout_s`` fails the chapter (a stuck kernel never hangs a
+    build)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -80,7 +86,8 @@ def execute_chapter(chapter: Chapter | str, profile: str, out_dir: Path, *, book
     try:
         papermill.execute_notebook(str(notebook), str(output), parameters=parameters,
                                    kernel_name="python3", cwd=str(notebook.parent),
-                                   progress_bar=False, log_output=log_output)
+                                   progress_bar=False, log_output=log_output,
+                                   execution_timeout=cell_timeout_s)
     except PapermillExecutionError as error:
         run.status = "failed"
         run.failing_cell = error.exec_count

@@ -7,11 +7,17 @@ counted as training cost.
 
 The learning-rate schedule is a function of training progress, so it is automatically
 scaled to whatever budget a run is given (the survey's advice for tradeoff curves).
+
+Training methods are options of :class:`TrainConfig` that compose: label smoothing, MixUp
+(:func:`mixup_batch`) and the channels-last memory format. Besides the per-epoch evaluation,
+``train(..., eval_at_steps=...)`` evaluates at chosen step counts inside epochs (its time is
+excluded from the training cost too), and the rate of every step is recorded.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -58,6 +64,9 @@ class TrainConfig:
 
     ``schedule`` is one of :data:`SCHEDULES` or a callable ``(step, total_steps) -> multiplier``.
     ``warmup_fraction`` is the share of all steps spent warming up (named schedules only).
+    ``mixup_alpha`` > 0 trains on MixUp batches whose mixing weight is drawn from
+    Beta(alpha, alpha) (0 turns MixUp off); ``channels_last`` puts the model and each
+    ``(n, c, h, w)`` input batch in the channels-last memory format.
     """
 
     epochs: int = 10
@@ -69,6 +78,8 @@ class TrainConfig:
     warmup_fraction: float = 0.0
     label_smoothing: float = 0.0
     grad_clip: float | None = None
+    mixup_alpha: float = 0.0
+    channels_last: bool = False
     progress: bool = True
     description: str = "training"
 
@@ -91,6 +102,10 @@ class TrainConfig:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip}")
+        if not (math.isfinite(self.mixup_alpha) and self.mixup_alpha >= 0):
+            raise ValueError(f"mixup_alpha must be a finite number >= 0 (0 is off), got {self.mixup_alpha}")
+        if not isinstance(self.channels_last, bool):
+            raise ValueError(f"channels_last must be True or False, got {self.channels_last!r}")
 
 
 @dataclass
@@ -110,10 +125,37 @@ class EpochRecord:
 
 
 @dataclass
+class StepEvaluation:
+    """A validation measurement after ``step`` completed optimiser steps (1-based count).
+
+    ``train_time_s`` is the training wall time up to that point, evaluation excluded;
+    ``eval_s`` is what this evaluation took.
+    """
+
+    step: int
+    epoch: int
+    train_time_s: float
+    eval_s: float
+    val_loss: float
+    val_accuracy: float
+
+
+@dataclass
 class TrainHistory:
-    """Per-epoch records of one run; ``to_frame`` gives a tidy DataFrame."""
+    """Per-epoch records of one run; ``to_frame`` gives a tidy DataFrame.
+
+    ``evaluations`` holds the step-level evaluations that ``train(eval_at_steps=...)`` asked
+    for (``evaluations_frame`` as a DataFrame) and ``lrs`` the learning rate of the first
+    parameter group used by every optimiser step, in order.
+    """
 
     records: list[EpochRecord] = field(default_factory=list)
+    evaluations: list[StepEvaluation] = field(default_factory=list)
+    lrs: list[float] = field(default_factory=list)
+
+    def evaluations_frame(self) -> pd.DataFrame:
+        columns = [f.name for f in StepEvaluation.__dataclass_fields__.values()]
+        return pd.DataFrame([asdict(e) for e in self.evaluations], columns=columns)
 
     def to_frame(self) -> pd.DataFrame:
         frame = pd.DataFrame([asdict(r) for r in self.records])
@@ -175,6 +217,40 @@ def _to_device(batch: Iterable[torch.Tensor], device: torch.device) -> list[torc
     return [t.to(device, non_blocking=True) for t in batch]
 
 
+def mixup_batch(inputs: torch.Tensor, targets: torch.Tensor,
+                alpha: float) -> tuple[torch.Tensor, torch.Tensor, float]:
+    r"""MixUp: blend each sample with another of the same batch.
+
+    Draws :math:`\lambda \sim \mathrm{Beta}(\alpha, \alpha)` and a permutation
+    :math:`\pi` of the batch (from torch's global generator, so seeding reproduces them) and
+    returns ``(lambda * inputs + (1 - lambda) * inputs[pi], targets[pi], lambda)``. The loss
+    to train on is ``lambda * CE(logits, targets) + (1 - lambda) * CE(logits, targets[pi])``.
+    ``inputs`` is a float tensor of shape ``(n, ...)`` and ``targets`` has shape ``(n,)``.
+    """
+    if not alpha > 0:
+        raise ValueError(f"alpha must be positive, got {alpha}")
+    if not torch.is_floating_point(inputs):
+        raise TypeError(f"MixUp blends inputs, so they must be floating point, got {inputs.dtype}")
+    if targets.ndim != 1 or inputs.ndim < 1 or targets.shape[0] != inputs.shape[0]:
+        raise ValueError(f"targets must have shape (n,) with n = len(inputs); got inputs "
+                         f"{tuple(inputs.shape)} and targets {tuple(targets.shape)}")
+    lam = float(torch.distributions.Beta(alpha, alpha).sample())
+    permutation = torch.randperm(inputs.shape[0], device=inputs.device)
+    mixed = lam * inputs + (1.0 - lam) * inputs[permutation]
+    return mixed, targets[permutation], lam
+
+
+def _check_eval_steps(eval_at_steps, total_steps: int) -> set[int]:
+    steps = set()
+    for step in eval_at_steps:
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+            raise TypeError(f"eval_at_steps must hold integers (completed-step counts), got {step!r}")
+        if not 1 <= step <= total_steps:
+            raise ValueError(f"eval_at_steps must lie in [1, total_steps={total_steps}], got {step}")
+        steps.add(int(step))
+    return steps
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: Iterable, device: torch.device | str = "cpu") -> dict[str, float]:
     """Mean cross-entropy loss and accuracy of ``model`` over ``loader`` of ``(x, y)`` batches."""
@@ -194,13 +270,27 @@ def evaluate(model: nn.Module, loader: Iterable, device: torch.device | str = "c
     return {"loss": total_loss / count, "accuracy": correct / count}
 
 
+def _evaluate_aside(model: nn.Module, loader, device: torch.device) -> dict[str, float]:
+    """:func:`evaluate` without touching torch's global random state (a loader's iterator
+    draws from it), so evaluating mid-run never changes what training draws next."""
+    with torch.random.fork_rng(devices=[]):
+        return evaluate(model, loader, device)
+
+
 def train(model: nn.Module, train_loader, config: TrainConfig, *, val_loader=None,
-          device: torch.device | str = "cpu") -> TrainHistory:
+          device: torch.device | str = "cpu", eval_at_steps: Iterable[int] | None = None) -> TrainHistory:
     """Train ``model`` with cross-entropy on ``(x, y)`` batches; return per-epoch records.
 
     ``train_loader`` must have a length (steps per epoch) so the schedule knows its horizon.
-    Data-wait is the time blocked on the loader plus the copy to ``device``; compute is the
-    forward, backward and optimiser step, synchronised on CUDA so it is attributed honestly.
+    Data-wait is the time blocked on the loader plus the copy to ``device`` (and, with
+    ``channels_last``, the change of memory format); compute is the forward (MixUp included),
+    backward and optimiser step, synchronised on CUDA so it is attributed honestly.
+
+    With ``val_loader`` and no ``eval_at_steps`` the model is evaluated after every epoch.
+    With ``eval_at_steps`` (completed-step counts in ``[1, epochs * len(train_loader)]``) it
+    is evaluated after exactly those steps instead, possibly mid-epoch; the results are in
+    ``history.evaluations``, and an epoch's record carries them when its last step is one of
+    them. Evaluation time is excluded from every training time.
     """
     device = torch.device(device)
     try:
@@ -213,12 +303,20 @@ def train(model: nn.Module, train_loader, config: TrainConfig, *, val_loader=Non
     optimizer = make_optimizer(model, config)
     total_steps = config.epochs * steps_per_epoch
     scheduler = make_scheduler(optimizer, config, total_steps)
+    if eval_at_steps is not None and val_loader is None:
+        raise ValueError("eval_at_steps needs a val_loader to evaluate on")
+    eval_steps = None if eval_at_steps is None else _check_eval_steps(eval_at_steps, total_steps)
+    if config.channels_last:
+        model.to(memory_format=torch.channels_last)
     history = TrainHistory()
+    step_count = 0
+    trained_before_epoch = 0.0
     bar = tqdm(total=total_steps, desc=config.description, disable=not config.progress, leave=False)
     for epoch in range(1, config.epochs + 1):
         model.train()
-        data_wait = compute = loss_sum = 0.0
+        data_wait = compute = loss_sum = eval_in_epoch = 0.0
         samples = steps = 0
+        epoch_metrics = None
         synchronize(device)
         epoch_start = time.perf_counter()
         iterator = iter(train_loader)
@@ -230,12 +328,26 @@ def train(model: nn.Module, train_loader, config: TrainConfig, *, val_loader=Non
                 data_wait += time.perf_counter() - wait_start
                 break
             inputs, targets = _to_device(batch, device)
+            if config.channels_last:
+                if inputs.ndim != 4:
+                    raise ValueError("channels_last needs image batches of shape (n, c, h, w), "
+                                     f"got {tuple(inputs.shape)}")
+                inputs = inputs.contiguous(memory_format=torch.channels_last)
             synchronize(device)
             compute_start = time.perf_counter()
             data_wait += compute_start - wait_start
+            history.lrs.append(float(optimizer.param_groups[0]["lr"]))
             optimizer.zero_grad(set_to_none=True)
-            loss = nn.functional.cross_entropy(model(inputs), targets,
-                                               label_smoothing=config.label_smoothing)
+            if config.mixup_alpha > 0:
+                inputs, other_targets, lam = mixup_batch(inputs, targets, config.mixup_alpha)
+                logits = model(inputs)
+                loss = (lam * nn.functional.cross_entropy(logits, targets,
+                                                          label_smoothing=config.label_smoothing)
+                        + (1.0 - lam) * nn.functional.cross_entropy(
+                            logits, other_targets, label_smoothing=config.label_smoothing))
+            else:
+                loss = nn.functional.cross_entropy(model(inputs), targets,
+                                                   label_smoothing=config.label_smoothing)
             loss.backward()
             if config.grad_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -248,14 +360,29 @@ def train(model: nn.Module, train_loader, config: TrainConfig, *, val_loader=Non
             loss_sum += loss_value * int(targets.shape[0])
             samples += int(targets.shape[0])
             steps += 1
+            step_count += 1
             bar.update(1)
-        epoch_time = time.perf_counter() - epoch_start
+            if eval_steps is not None and step_count in eval_steps:
+                eval_start = time.perf_counter()
+                trained = trained_before_epoch + (eval_start - epoch_start - eval_in_epoch)
+                metrics = _evaluate_aside(model, val_loader, device)
+                eval_time = time.perf_counter() - eval_start
+                eval_in_epoch += eval_time
+                history.evaluations.append(StepEvaluation(
+                    step=step_count, epoch=epoch, train_time_s=trained, eval_s=eval_time,
+                    val_loss=metrics["loss"], val_accuracy=metrics["accuracy"]))
+                epoch_metrics = (eval_time, metrics) if steps == steps_per_epoch else None
+        epoch_time = time.perf_counter() - epoch_start - eval_in_epoch
+        trained_before_epoch += epoch_time
         record = EpochRecord(epoch=epoch, steps=steps, samples=samples,
                              train_loss=loss_sum / max(samples, 1), data_wait_s=data_wait,
                              compute_s=compute, epoch_s=epoch_time)
-        if val_loader is not None:
+        if epoch_metrics is not None:
+            record.eval_s = epoch_metrics[0]
+            record.val_loss, record.val_accuracy = epoch_metrics[1]["loss"], epoch_metrics[1]["accuracy"]
+        elif val_loader is not None and eval_steps is None:
             eval_start = time.perf_counter()
-            metrics = evaluate(model, val_loader, device)
+            metrics = _evaluate_aside(model, val_loader, device)
             record.eval_s = time.perf_counter() - eval_start
             record.val_loss, record.val_accuracy = metrics["loss"], metrics["accuracy"]
         history.records.append(record)

@@ -159,3 +159,11 @@ def test_build_stops_before_sphinx_when_a_chapter_fails(tmp_path, registry, monk
     chapters.register(tiny_book(root, body="1 / 0"))
     monkeypatch.setattr(build, "run_jupyter_book", lambda *a: pytest.fail("must not build"))
     assert build.build_book(root, profile="ci") == 1
+
+
+def test_a_stuck_cell_fails_instead_of_hanging(tmp_path):
+    chapter = tiny_book(tmp_path / "repo", body="import time; time.sleep(30)")
+    run = execution.execute_chapter(chapter, "ci", tmp_path / "out", book_root=tmp_path / "repo",
+                                    cell_timeout_s=2)
+    assert not run.ok and run.wall_s < 25
+    assert "timed out" in run.error.lower() or "timeout" in run.error.lower(), run.error

@@ -1,0 +1,26 @@
+"""Tradeoff curves from one run with a multiplicative cyclic learning rate (the chapter
+"Tradeoff curves from one run", after Portes, Blalock, Stephenson & Frankle, 2022).
+
+- :mod:`effnotes.cyclic.schedule` the schedule, as a multiplier for any torch optimiser;
+- :mod:`effnotes.cyclic.readoff` trough points of one run, as tradeoff curves;
+- :mod:`effnotes.cyclic.runs` methods on the digits CNN, cyclic and standard runs;
+- :mod:`effnotes.cyclic.compare` gaps, method-effect correlations and the cost saving;
+- :mod:`effnotes.cyclic.experiment` the whole experiment for one profile, without Jupyter.
+"""
+
+from effnotes.cyclic.compare import (bootstrap_correlation, chance_of_exceeding, cost_saving,
+                                     curve_gaps, effect_summary, method_differences, pair_savings,
+                                     pooled_correlation)
+from effnotes.cyclic.readoff import (curve_from_points, evaluation_steps, reread_runs,
+                                     sweep_from_points, trough_points, troughs_from_rates)
+from effnotes.cyclic.runs import METHODS, CyclicSetup, Method, get_methods, run_comparison
+from effnotes.cyclic.schedule import CyclicSchedule, torch_reference_scheduler
+
+__all__ = [
+    "bootstrap_correlation", "chance_of_exceeding", "cost_saving", "curve_gaps",
+    "effect_summary", "method_differences", "pair_savings", "pooled_correlation",
+    "curve_from_points", "evaluation_steps", "reread_runs", "sweep_from_points",
+    "trough_points", "troughs_from_rates",
+    "METHODS", "CyclicSetup", "Method", "get_methods", "run_comparison",
+    "CyclicSchedule", "torch_reference_scheduler",
+]

@@ -1,0 +1,223 @@
+"""Comparing the cyclic curve with the standard one, as Portes et al. (2022) do: the gap
+between them at each budget, the correlation of each method's effect (method minus baseline)
+as the two curves measure it, and what the single cyclic run saved.
+
+Every function takes the tidy frames of :func:`effnotes.cyclic.runs.run_comparison`
+(``points`` with ``method, seed, kind, budget_epochs, train_time_s, val_accuracy``; ``runs``
+with ``method, seed, kind, train_time_s``). Accuracies are fractions in [0, 1].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+KINDS = ("standard", "cyclic")
+
+
+def _check(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise KeyError(f"{name} lacks columns {missing}; it has {list(frame.columns)}")
+    kinds = set(frame["kind"]) if "kind" in frame.columns else set()
+    if kinds and kinds != set(KINDS):
+        raise ValueError(f"{name} must hold both kinds {KINDS}, got {sorted(kinds)}")
+
+
+def _table(points: pd.DataFrame, value: str = "val_accuracy") -> pd.DataFrame:
+    """Rows (method, seed, budget_epochs), columns the two kinds."""
+    return points.pivot_table(index=["method", "seed", "budget_epochs"], columns="kind",
+                              values=value, aggfunc="mean")
+
+
+def curve_gaps(points: pd.DataFrame) -> pd.DataFrame:
+    """Per method and budget: each curve's seed mean and standard deviation, the gap
+    ``cyclic - standard`` and that gap in units of the pooled seed SD
+    ``sqrt((sd_standard^2 + sd_cyclic^2) / 2)``; ``first_budget`` marks the first trough,
+    where the cyclic and standard schedules are the same one."""
+    _check(points, ("method", "seed", "kind", "budget_epochs", "val_accuracy", "train_time_s"),
+           "points")
+    grouped = points.groupby(["method", "budget_epochs", "kind"])
+    stats = grouped["val_accuracy"].agg(["mean", "std"]).unstack("kind")
+    cost = grouped["train_time_s"].mean().unstack("kind")
+    frame = pd.DataFrame({
+        "standard_mean": stats[("mean", "standard")], "standard_sd": stats[("std", "standard")],
+        "cyclic_mean": stats[("mean", "cyclic")], "cyclic_sd": stats[("std", "cyclic")],
+        "standard_cost_s": cost["standard"], "cyclic_cost_s": cost["cyclic"]})
+    frame["gap"] = frame["cyclic_mean"] - frame["standard_mean"]
+    frame["pooled_sd"] = np.sqrt((frame["standard_sd"] ** 2 + frame["cyclic_sd"] ** 2) / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.abs(frame["gap"]) / frame["pooled_sd"]
+    frame["gap_in_sd"] = np.where(frame["gap"] == 0, 0.0, ratio)
+    first = frame.reset_index().groupby("method")["budget_epochs"].transform("min").to_numpy()
+    frame["first_budget"] = frame.index.get_level_values("budget_epochs").to_numpy() == first
+    return frame
+
+
+def method_differences(points: pd.DataFrame, *, baseline: str = "baseline",
+                       skip_first: bool = True) -> pd.DataFrame:
+    """Per method (not the baseline) and budget: the seed-mean accuracy difference
+    ``method - baseline`` on the standard curve and on the cyclic curve. With
+    ``skip_first`` the first budget, where both schedules coincide, is left out."""
+    _check(points, ("method", "seed", "kind", "budget_epochs", "val_accuracy"), "points")
+    if baseline not in set(points["method"]):
+        raise ValueError(f"the points hold no baseline method {baseline!r}")
+    means = points.groupby(["method", "kind", "budget_epochs"])["val_accuracy"].mean()
+    means = means.unstack("kind")
+    budgets = sorted(set(points["budget_epochs"]))
+    if skip_first:
+        budgets = budgets[1:]
+    rows = []
+    for method in dict.fromkeys(points["method"]):
+        if method == baseline:
+            continue
+        for budget in budgets:
+            diff = means.loc[(method, budget)] - means.loc[(baseline, budget)]
+            rows.append({"method": method, "budget_epochs": budget,
+                         "standard_diff": diff["standard"], "cyclic_diff": diff["cyclic"]})
+    return pd.DataFrame(rows)
+
+
+def _correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson's r, NaN with fewer than 3 points or a constant side (r is undefined)."""
+    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def effect_summary(points: pd.DataFrame, *, baseline: str = "baseline",
+                   skip_first: bool = True) -> pd.DataFrame:
+    """Per method: its effect on the standard curve (``method - baseline``, averaged over the
+    budgets), the standard error of that effect over seeds (the two recipes' per-seed
+    budget-averaged accuracies, as independent samples), ``z = effect / se``, the same effect
+    read off the cyclic curves, ``mean_gap`` (standard effect minus cyclic effect: how much the
+    cyclic curve under-rates the method) and ``correlation``, Pearson's r across budgets of the
+    two curves' differences (NaN with fewer than 3 budgets)."""
+    diffs = method_differences(points, baseline=baseline, skip_first=skip_first)
+    budgets = sorted(set(diffs["budget_epochs"]))
+    standard = points[(points["kind"] == "standard") & points["budget_epochs"].isin(budgets)]
+    per_seed = standard.groupby(["method", "seed"])["val_accuracy"].mean()
+    base = per_seed.loc[baseline]
+    rows = []
+    for method, group in diffs.groupby("method", sort=False):
+        mine = per_seed.loc[method]
+        se = float(np.sqrt(mine.var(ddof=1) / mine.size + base.var(ddof=1) / base.size))
+        effect = float(group["standard_diff"].mean())
+        z = 0.0 if effect == 0 else (abs(effect) / se if se > 0 else float("inf"))
+        rows.append({"method": method, "standard_effect": effect, "se": se, "z": z,
+                     "cyclic_effect": float(group["cyclic_diff"].mean()),
+                     "mean_gap": float((group["standard_diff"] - group["cyclic_diff"]).mean()),
+                     "correlation": _correlation(group["standard_diff"].to_numpy(),
+                                                 group["cyclic_diff"].to_numpy()),
+                     "n_budgets": int(len(group))})
+    return pd.DataFrame(rows).set_index("method")
+
+
+def pooled_correlation(points: pd.DataFrame, *, baseline: str = "baseline",
+                       skip_first: bool = True) -> float:
+    """Pearson's r of the two curves' ``method - baseline`` differences over every (method,
+    budget) pair together (the paper's "all methods" figure)."""
+    diffs = method_differences(points, baseline=baseline, skip_first=skip_first)
+    return _correlation(diffs["standard_diff"].to_numpy(), diffs["cyclic_diff"].to_numpy())
+
+
+def cost_saving(runs: pd.DataFrame) -> pd.Series:
+    """Training time of all standard runs over that of the cyclic runs, per method and
+    ``"all"`` methods together (evaluation excluded from both)."""
+    _check(runs, ("method", "kind", "train_time_s"), "runs")
+    totals = runs.groupby(["method", "kind"], sort=False)["train_time_s"].sum().unstack("kind")
+    saving = totals["standard"] / totals["cyclic"]
+    overall = runs.groupby("kind")["train_time_s"].sum()
+    saving.loc["all"] = overall["standard"] / overall["cyclic"]
+    saving.name = "saving"
+    return saving
+
+
+def pair_savings(runs: pd.DataFrame) -> pd.Series:
+    """The saving of each (method, seed) pair on its own: the training time of its standard
+    runs over that of its cyclic run. Their median resists a burst of load from another
+    process that slows a single run, which a ratio of totals does not."""
+    _check(runs, ("method", "seed", "kind", "train_time_s"), "runs")
+    totals = runs.groupby(["method", "seed", "kind"], sort=False)["train_time_s"].sum()
+    totals = totals.unstack("kind")
+    if totals.isna().any().any():
+        raise ValueError("every (method, seed) pair needs a cyclic run and standard runs")
+    saving = totals["standard"] / totals["cyclic"]
+    saving.name = "saving"
+    return saving
+
+
+def _accuracy_array(points: pd.DataFrame, methods: list[str],
+                    budgets: list[int]) -> np.ndarray:
+    """Accuracies as an array of shape ``(n_methods, 2 kinds, n_seeds, n_budgets)``."""
+    table = points.pivot_table(index=["method", "kind", "seed"], columns="budget_epochs",
+                               values="val_accuracy", aggfunc="mean")[budgets]
+    seeds = sorted(set(points["seed"]))
+    index = pd.MultiIndex.from_product([methods, KINDS, seeds])
+    table = table.reindex(index)
+    if table.isna().any().any():
+        raise ValueError("every method, kind and seed needs a point at every budget")
+    return table.to_numpy().reshape(len(methods), len(KINDS), len(seeds), len(budgets))
+
+
+def bootstrap_correlation(points: pd.DataFrame, *, baseline: str = "baseline",
+                          skip_first: bool = True, n_boot: int = 2000,
+                          confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Percentile bootstrap interval of each method's :func:`effect_summary` correlation.
+
+    Seeds are resampled with replacement, the same draw for every method and both curves
+    (a seed's runs share their initialisation and data order, so they are paired). Returns
+    ``correlation, low, high, fraction_defined`` per method (resamples in which r is undefined
+    are left out of the interval).
+    """
+    if n_boot < 100:
+        raise ValueError(f"n_boot must be at least 100 for a percentile interval, got {n_boot}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    _check(points, ("method", "seed", "kind", "budget_epochs", "val_accuracy"), "points")
+    methods = list(dict.fromkeys(points["method"]))
+    if baseline not in methods:
+        raise ValueError(f"the points hold no baseline method {baseline!r}")
+    methods.remove(baseline)
+    methods.insert(0, baseline)
+    budgets = sorted(set(points["budget_epochs"]))[1 if skip_first else 0:]
+    accuracy = _accuracy_array(points, methods, budgets)
+    n_seeds = accuracy.shape[2]
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n_seeds, size=(n_boot, n_seeds))
+    tail = 100 * (1 - confidence) / 2
+    rows = []
+    for m, method in enumerate(methods[1:], start=1):
+        def r_of(rows_: np.ndarray) -> float:
+            means = accuracy[:, :, rows_, :].mean(axis=2)  # (methods, kinds, budgets)
+            diff = means[m] - means[0]
+            return _correlation(diff[0], diff[1])
+
+        samples = np.array([r_of(d) for d in draws])
+        defined = samples[np.isfinite(samples)]
+        low, high = (np.percentile(defined, [tail, 100 - tail]) if defined.size
+                     else (np.nan, np.nan))
+        rows.append({"method": method, "correlation": r_of(np.arange(n_seeds)),
+                     "low": float(low), "high": float(high),
+                     "fraction_defined": defined.size / n_boot})
+    return pd.DataFrame(rows).set_index("method")
+
+
+def chance_of_exceeding(n_seeds: int, threshold: float = 2.0, *, n_sim: int = 200_000,
+                        seed: int = 0) -> float:
+    """Probability that the gap between two curves' seed means exceeds ``threshold`` pooled
+    seed SDs (as :func:`curve_gaps` measures it) when both curves have the same mean and
+    spread, with ``n_seeds`` normally distributed seeds each (Monte Carlo, ``n_sim`` draws).
+
+    A check "within 2 SD at every budget" fails this often per budget by chance alone.
+    """
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, (int, np.integer)) or n_seeds < 2:
+        raise ValueError(f"n_seeds must be an integer >= 2 (a seed SD needs two), got {n_seeds!r}")
+    if not threshold > 0:
+        raise ValueError(f"threshold must be positive, got {threshold}")
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n_sim, n_seeds))
+    b = rng.standard_normal((n_sim, n_seeds))
+    gap = np.abs(a.mean(axis=1) - b.mean(axis=1))
+    pooled = np.sqrt((a.var(axis=1, ddof=1) + b.var(axis=1, ddof=1)) / 2)
+    return float(np.mean(gap > threshold * pooled))

@@ -1,0 +1,108 @@
+import json
+
+import pandas as pd
+import pytest
+
+from effnotes.chapters import get_chapter
+from effnotes.cyclic.runs import METHODS, CyclicSetup, Method, get_methods, run_comparison
+from effnotes.data.digits import load_digits_split
+from effnotes.models import BlurPool2d
+from effnotes.runtime import torch_threads
+
+
+def test_setup_budgets_and_predicted_saving():
+    setup = CyclicSetup(warmup_epochs=1, first_cycle_epochs=1, multiplier=2, n_cycles=5)
+    assert setup.trough_epochs() == [2, 4, 8, 16, 32]
+    assert setup.predicted_saving() == pytest.approx(62 / 32)
+    schedule = setup.schedule(17)
+    assert schedule.warmup == 17 and schedule.first_cycle == 17 and schedule.lr_max == setup.lr
+    assert CyclicSetup(warmup_epochs=8, first_cycle_epochs=8, n_cycles=6).trough_epochs() == [
+        16, 32, 64, 128, 256, 512]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"multiplier": 1}, "multiplier"), ({"multiplier": 2.5}, "multiplier"),
+    ({"first_cycle_epochs": 0}, "first_cycle_epochs"), ({"warmup_epochs": -1}, "warmup_epochs"),
+    ({"n_cycles": 0}, "n_cycles"), ({"window": -1}, "window"),
+])
+def test_setup_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        CyclicSetup(**kwargs)
+
+
+def test_methods():
+    assert [m.name for m in get_methods(["baseline", "mixup"])] == ["baseline", "mixup"]
+    with pytest.raises(KeyError, match="unknown methods"):
+        get_methods(["baseline", "dropout"])
+    with pytest.raises(ValueError, match="first method must be 'baseline'"):
+        get_methods(["mixup", "baseline"])
+    model = METHODS["blurpool"].build_model(4)
+    assert any(isinstance(m, BlurPool2d) for m in model.modules())
+    combined = METHODS["combined"]
+    assert combined.label_smoothing > 0 and combined.mixup_alpha > 0 and combined.blurpool
+    config = Method("x", label_smoothing=0.1, channels_last=True).train_config(
+        CyclicSetup().train_config(3, CyclicSetup().schedule(5)))
+    assert config.label_smoothing == 0.1 and config.channels_last and config.epochs == 3
+
+
+@pytest.fixture(scope="module")
+def tiny_comparison():
+    setup = CyclicSetup(warmup_epochs=1, first_cycle_epochs=1, n_cycles=3, channels=4,
+                        eval_every_steps=3, window=0)
+    with torch_threads(1):  # a tiny model: extra threads only fight over a shared CPU
+        frames = run_comparison(get_methods(["baseline", "mixup"]), [0, 1],
+                                load_digits_split(seed=0), setup, progress=False)
+    return setup, frames
+
+
+def test_run_comparison_frames(tiny_comparison):
+    setup, frames = tiny_comparison
+    points, runs, trace = frames["points"], frames["runs"], frames["trace"]
+    assert len(points) == 2 * 2 * 2 * 3 and set(points["budget_epochs"]) == {2, 4, 8}
+    assert len(runs) == 2 * 2 * 4
+    cyclic = runs[runs["kind"] == "cyclic"]
+    assert (cyclic["budget_epochs"] == 8).all() and (runs["train_time_s"] > 0).all()
+    # cyclic points are times along one run; a standard point is a whole run's time
+    one = points[(points.kind == "cyclic") & (points.method == "baseline") & (points.seed == 0)]
+    assert one["train_time_s"].is_monotonic_increasing
+    assert set(trace.columns) >= {"step", "val_accuracy", "lr"} and trace["lr"].between(0, 0.1).all()
+
+
+def test_first_trough_is_the_standard_run_of_that_budget(tiny_comparison):
+    """Same schedule, seed, data order and MixUp draws up to the first trough (evaluations
+    leave the random state alone), so with window 0 the two read-offs are equal."""
+    _, frames = tiny_comparison
+    first = frames["points"][frames["points"]["trough"] == 0]
+    table = first.pivot_table(index=["method", "seed"], columns="kind", values="val_accuracy")
+    assert (table["cyclic"] == table["standard"]).all()
+
+
+@pytest.fixture(scope="module")
+def stored_smoke(tmp_path_factory):
+    """The experiment's smoke profile, run once through its command line and stored."""
+    from effnotes.cyclic import experiment
+
+    root = tmp_path_factory.mktemp("results")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EFFNOTES_RESULTS", str(root))
+        assert experiment.main(["--profile", "smoke", "--store"]) == 0
+    return json.loads((root / "cyclic_tradeoff" / "smoke.json").read_text())
+
+
+def test_experiment_runs_a_profile_and_stores_it(stored_smoke):
+    assert stored_smoke["provenance"]["profile"] == "smoke"
+    assert stored_smoke["provenance"]["parameters"] == get_chapter("cyclic_tradeoff").parameters("smoke")
+    data = stored_smoke["data"]
+    assert set(data) == {"hardware", "predicted_saving", "trough_epochs", "points", "runs", "trace"}
+    assert data["trough_epochs"] == [2, 4, 8, 16]
+
+
+def test_headline_numbers_read_live_and_stored_results_alike(stored_smoke):
+    from effnotes.cyclic.experiment import headline_numbers
+
+    stored = stored_smoke["data"]
+    numbers = headline_numbers(stored)
+    assert numbers["cost saving, measured (x)"] > 1
+    assert numbers.index.str.startswith("mixup").sum() == 3
+    live = dict(stored, points=pd.DataFrame(stored["points"]), runs=pd.DataFrame(stored["runs"]))
+    pd.testing.assert_series_equal(headline_numbers(live), numbers)
