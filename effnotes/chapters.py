@@ -121,7 +121,7 @@ register(Chapter(
                "warmup_epochs": 1, "first_cycle_epochs": 1, "multiplier": 2, "n_cycles": 5,
                "lr": 0.1, "channels": 16, "eval_every_steps": 4, "window": 3,
                "torch_threads": 1, "min_saving": 1.8, "device": "cpu"},
-        "gpu": {"seeds": 5, "methods": ["baseline", "label_smoothing", "mixup", "blurpool",
+        "gpu": {"seeds": 4, "methods": ["baseline", "label_smoothing", "mixup", "blurpool",
                                         "channels_last", "combined"],
                 "warmup_epochs": 3, "first_cycle_epochs": 3, "multiplier": 2, "n_cycles": 5,
                 "lr": 0.1, "channels": 16, "eval_every_steps": 4, "window": 3,
