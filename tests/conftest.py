@@ -12,3 +12,19 @@ os.environ.setdefault("TQDM_MININTERVAL", "5")
 @pytest.fixture
 def repo_root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def stored_profile(tmp_path_factory):
+    """Run a chapter's experiment command with ``--store`` into a scratch results folder and
+    return the stored JSON record: ``stored_profile(experiment_module, chapter, profile)``."""
+    import json
+
+    def run(module, chapter: str, profile: str = "smoke") -> dict:
+        root = tmp_path_factory.mktemp("results")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("EFFNOTES_RESULTS", str(root))
+            assert module.main(["--profile", profile, "--store"]) == 0
+        return json.loads((root / chapter / f"{profile}.json").read_text())
+
+    return run

@@ -1,4 +1,3 @@
-import json
 
 import pandas as pd
 import pytest
@@ -78,15 +77,11 @@ def test_first_trough_is_the_standard_run_of_that_budget(tiny_comparison):
 
 
 @pytest.fixture(scope="module")
-def stored_smoke(tmp_path_factory):
+def stored_smoke(stored_profile):
     """The experiment's smoke profile, run once through its command line and stored."""
     from effnotes.cyclic import experiment
 
-    root = tmp_path_factory.mktemp("results")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("EFFNOTES_RESULTS", str(root))
-        assert experiment.main(["--profile", "smoke", "--store"]) == 0
-    return json.loads((root / "cyclic_tradeoff" / "smoke.json").read_text())
+    return stored_profile(experiment, "cyclic_tradeoff")
 
 
 def test_experiment_runs_a_profile_and_stores_it(stored_smoke):
