@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from effnotes import __version__
@@ -103,6 +104,12 @@ def _to_jsonable(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     raise TypeError(f"cannot store a value of type {type(value).__name__} as JSON")
+
+
+def as_frame(table) -> pd.DataFrame:
+    """A table of a result as a DataFrame, whether it is one already (a live result) or a list
+    of records (the same table read back from JSON)."""
+    return table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
 
 
 @dataclass(frozen=True)

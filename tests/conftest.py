@@ -5,7 +5,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Keep the chapters' math libraries to the CI machine's size and quiet tqdm in test logs.
+# Quiet tqdm in test logs: redraw progress bars at most every five seconds.
 os.environ.setdefault("TQDM_MININTERVAL", "5")
 
 

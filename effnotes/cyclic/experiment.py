@@ -17,6 +17,7 @@ from effnotes.cyclic.compare import (cost_saving, curve_gaps, effect_summary, pa
 from effnotes.cyclic.runs import CyclicSetup, get_methods, run_comparison
 from effnotes.data.digits import load_digits_split
 from effnotes.profile_runner import profile_main
+from effnotes.results import as_frame
 from effnotes.runtime import choose_device, describe_hardware, torch_threads
 
 CHAPTER = "cyclic_tradeoff"
@@ -47,14 +48,10 @@ def run_profile(params: dict, *, progress: bool = False) -> dict:
             "trough_epochs": setup.trough_epochs(), **frames}
 
 
-def _records(table) -> pd.DataFrame:
-    return table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
-
-
 def analyse(result: dict) -> dict:
     """Gaps, effects, correlations and savings of a :func:`run_profile` result, live (with
     frames) or read back from JSON (with lists of records)."""
-    points, runs = _records(result["points"]), _records(result["runs"])
+    points, runs = as_frame(result["points"]), as_frame(result["runs"])
     return {"gaps": curve_gaps(points), "effects": effect_summary(points),
             "pooled_correlation": pooled_correlation(points), "saving": cost_saving(runs),
             "pair_savings": pair_savings(runs)}

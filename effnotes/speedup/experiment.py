@@ -14,6 +14,7 @@ from torch.utils.data import TensorDataset
 
 from effnotes.data.digits import load_digits_split
 from effnotes.profile_runner import profile_main
+from effnotes.results import as_frame
 from effnotes.runtime import choose_device, describe_hardware
 from effnotes.speedup.kernels import sparse_vs_narrow
 from effnotes.speedup.pipeline import amdahl_experiment, bottleneck_experiment
@@ -56,15 +57,11 @@ def run_profile(params: dict, *, progress: bool = False) -> dict:
     }
 
 
-def _records(table) -> pd.DataFrame:
-    return table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
-
-
 def headline_numbers(result: dict) -> pd.Series:
     """The chapter's headline figures from a :func:`run_profile` result, live (with frames)
     or read back from JSON (with lists of records), so two runs can be set side by side."""
-    bottleneck = _records(result["bottleneck"]).set_index("workers")
-    kernels = _records(result["kernels"]).set_index("variant")["measured_speedup"]
+    bottleneck = as_frame(result["bottleneck"]).set_index("workers")
+    kernels = as_frame(result["kernels"]).set_index("variant")["measured_speedup"]
     amdahl = result["amdahl"]
     numbers = {
         "recipe speedup at the target (wall time)": result["speedup"]["time"]["speedup"],
