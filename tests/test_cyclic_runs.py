@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -100,3 +101,26 @@ def test_headline_numbers_read_live_and_stored_results_alike(stored_smoke):
     assert numbers.index.str.startswith("mixup").sum() == 3
     live = dict(stored, points=pd.DataFrame(stored["points"]), runs=pd.DataFrame(stored["runs"]))
     pd.testing.assert_series_equal(headline_numbers(live), numbers)
+
+
+def test_agreement_checks_count_gaps_and_strong_methods():
+    from effnotes.cyclic.compare import agreement_checks
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for method, shift in (("baseline", 0.0), ("better", 0.05), ("same", 0.0)):
+        for seed in range(4):
+            for kind in ("standard", "cyclic"):
+                for budget in (1, 2, 4, 8):
+                    acc = 0.8 + shift + 0.002 * rng.standard_normal()
+                    rows.append({"method": method, "seed": seed, "kind": kind,
+                                 "budget_epochs": budget, "train_time_s": float(budget),
+                                 "val_accuracy": acc})
+    checks = agreement_checks(pd.DataFrame(rows))
+    assert checks["n_later"] == 9
+    assert checks["strong"] == ["better"]
+    assert checks["signs_agree"] and checks["effects_agree"]
+    assert 0 <= checks["n_beyond"] <= checks["n_later"]
+    assert checks["allowed_beyond"] >= 0
+    with pytest.raises(ValueError, match="level"):
+        agreement_checks(pd.DataFrame(rows), level=1.5)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binom
 
 KINDS = ("standard", "cyclic")
 
@@ -221,3 +222,41 @@ def chance_of_exceeding(n_seeds: int, threshold: float = 2.0, *, n_sim: int = 20
     gap = np.abs(a.mean(axis=1) - b.mean(axis=1))
     pooled = np.sqrt((a.var(axis=1, ddof=1) + b.var(axis=1, ddof=1)) / 2)
     return float(np.mean(gap > threshold * pooled))
+
+
+def agreement_checks(points: pd.DataFrame, *, threshold_sd: float = 2.0,
+                     strong_z: float = 2.0, level: float = 0.95,
+                     baseline: str = "baseline") -> dict:
+    """The chapter's agreement checks for one experiment's ``points``, live or stored.
+
+    Returns a dict with
+    - ``n_later``: (method, budget) pairs after the first budget;
+    - ``n_beyond``: those whose gap exceeds ``threshold_sd`` pooled seed SDs;
+    - ``allowed_beyond``: the count that chance alone stays within with probability
+      ``level`` when the curves truly agree (binomial over pairs, with the per-pair chance
+      from :func:`chance_of_exceeding` at this run's seed count);
+    - ``strong``: methods whose effect on the standard curve exceeds ``strong_z`` standard
+      errors, with ``signs_agree`` (the cyclic curve puts each on the same side of the
+      baseline) and ``effects_agree`` (the two effects differ by at most two standard errors);
+    - ``strong_correlations``: the paper's across-budget correlation for each strong method.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    gaps = curve_gaps(points)
+    later = gaps[~gaps["first_budget"]]
+    n_seeds = int(points.groupby(["method", "kind", "budget_epochs"])["seed"].nunique().min())
+    p_chance = chance_of_exceeding(n_seeds, threshold_sd)
+    effects = effect_summary(points, baseline=baseline)
+    strong = effects[effects["z"] > strong_z]
+    difference = (strong["standard_effect"] - strong["cyclic_effect"]).abs()
+    return {
+        "n_later": int(len(later)),
+        "n_beyond": int((later["gap_in_sd"] > threshold_sd).sum()),
+        "p_chance": p_chance,
+        "allowed_beyond": int(binom.ppf(level, len(later), p_chance)),
+        "strong": list(strong.index),
+        "signs_agree": bool((np.sign(strong["standard_effect"])
+                             == np.sign(strong["cyclic_effect"])).all()),
+        "effects_agree": bool((difference <= 2 * strong["se"]).all()),
+        "strong_correlations": {m: float(r) for m, r in strong["correlation"].items()},
+    }
