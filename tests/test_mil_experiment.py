@@ -12,3 +12,16 @@ def test_experiment_stores_smoke_profile(stored_profile):
     numbers = experiment.headline_numbers(data)
     assert 0 <= numbers["patient AUC, dense/top20"] <= 1
     assert numbers["Cox HR, top quartile (median over seeds)"] > 0
+
+
+def test_gpu_path_imports_without_the_cpu_only_libraries():
+    """The experiment imports with neurokit2, wfdb, lifelines and aeon unavailable (as on the
+    GPU machine); they are needed only to simulate the bank, read WFDB, HRV and Cox fits."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "for name in ('neurokit2', 'wfdb', 'lifelines', 'aeon', 'papermill'):\n"
+            "    sys.modules[name] = None\n"
+            "import effnotes.mil, effnotes.mil.experiment\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
