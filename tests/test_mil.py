@@ -213,3 +213,13 @@ def test_split_keeps_records_apart():
     assert not set(groups[train]) & set(groups[test]) and len(train) + len(test) == 100
     with pytest.raises(ValueError, match="test_fraction"):
         split_patients(labels, groups, 1.5, seed=1)
+
+
+def test_bank_without_neurokit2_says_how_to_get_one(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setenv("EFFNOTES_CACHE", str(tmp_path))
+    monkeypatch.delenv("EFFNOTES_ECG_BANK", raising=False)
+    monkeypatch.setitem(sys.modules, "neurokit2", None)
+    with pytest.raises(RuntimeError, match="EFFNOTES_ECG_BANK"):
+        load_beat_bank(BankConfig(n_records=2, seed=11))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -220,6 +221,15 @@ def read_bank(path: Path, config: BankConfig | None = None) -> BeatBank:
     return bank
 
 
+def importable(name: str) -> bool:
+    """Whether the module ``name`` can be imported here."""
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
+
+
 def cache_dir() -> Path:
     """Where simulated banks are cached: ``$EFFNOTES_CACHE`` if set, else
     ``$XDG_CACHE_HOME/effnotes`` (``~/.cache/effnotes`` by default)."""
@@ -240,12 +250,10 @@ def load_beat_bank(config: BankConfig = BankConfig(), path: Path | str | None = 
     cached = cache_dir() / f"ecg_beat_bank_{config.key()}.npz"
     if cached.is_file():
         return read_bank(cached, config)
-    try:
-        import neurokit2  # noqa: F401
-    except ImportError:
+    if not importable("neurokit2"):
         raise RuntimeError("simulating the beat bank needs neurokit2; build the bank where it is "
                            "installed (python -m effnotes.mil.beats --out FILE) and point "
-                           f"${BANK_ENV} at FILE") from None
+                           f"${BANK_ENV} at FILE")
     bank = simulate_beat_bank(config, progress=progress)
     save_bank(bank, cached, config)
     return bank

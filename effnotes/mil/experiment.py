@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from effnotes.mil.baselines import (fit_baseline, hrv_features, mean_beat_features,
                                     morphologic_variability)
-from effnotes.mil.beats import BankConfig, load_beat_bank
+from effnotes.mil.beats import BankConfig, importable, load_beat_bank
 from effnotes.mil.cohort import Cohort, CohortConfig, make_cohort
 from effnotes.mil.metrics import auc, cox_top_quartile, instance_auc, top_quartile_risk_ratio
 from effnotes.mil.models import AttentionMIL, InstanceMIL, TrainConfig
@@ -196,11 +196,7 @@ def headline_numbers(result: dict, with_cox: bool = True) -> pd.Series:
 
 
 def _report(data: dict, params: dict) -> None:
-    try:
-        import lifelines  # noqa: F401
-        with_cox = True
-    except ImportError:
-        with_cox = False
+    with_cox = importable("lifelines")  # absent on a GPU machine
     with pd.option_context("display.width", 120):
         print(headline_numbers(data, with_cox=with_cox).round(3).to_string())
 
