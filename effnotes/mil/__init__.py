@@ -1,0 +1,22 @@
+"""Multiple instance learning for ECG risk stratification (Shanmugam, Blalock & Guttag, 2019).
+
+- :mod:`~effnotes.mil.beats`: R-peak segmentation, a simulated beat bank and its safe cache;
+- :mod:`~effnotes.mil.wfdb_io`: real WFDB records into the same beats;
+- :mod:`~effnotes.mil.cohort`: patients as bags with a planted minority signal and survival;
+- :mod:`~effnotes.mil.pooling` and :mod:`~effnotes.mil.models`: instance models and pooling;
+- :mod:`~effnotes.mil.baselines`: HRV, mean-beat and morphologic-variability-style features;
+- :mod:`~effnotes.mil.metrics`: AUC, quartile risk ratio, Cox hazard ratio;
+- :mod:`~effnotes.mil.experiment`: the chapter's experiment, per profile.
+"""
+
+from effnotes.mil.beats import BankConfig, BeatBank, combine_banks, load_beat_bank, segment_beats
+from effnotes.mil.cohort import Cohort, CohortConfig, make_cohort
+from effnotes.mil.metrics import (auc, cox_top_quartile, instance_auc, score_quartiles,
+                                  top_quartile_risk_ratio)
+from effnotes.mil.models import AttentionMIL, InstanceMIL, TrainConfig
+from effnotes.mil.pooling import max_pool, mean_pool, pool, topk_pool
+
+__all__ = ["AttentionMIL", "BankConfig", "BeatBank", "Cohort", "CohortConfig", "InstanceMIL",
+           "TrainConfig", "auc", "combine_banks", "cox_top_quartile", "instance_auc",
+           "load_beat_bank", "make_cohort", "max_pool", "mean_pool", "pool", "score_quartiles",
+           "segment_beats", "top_quartile_risk_ratio", "topk_pool"]

@@ -1,0 +1,232 @@
+"""Instance models for multiple instance learning on beats, and an attention-pooling model.
+
+:class:`InstanceMIL` is the paper's recipe: a small network scores single instances, every
+instance inherits its patient's label, each batch is rebalanced to half positive-patient and
+half negative-patient instances, and patient scores are instance probabilities pooled
+afterwards (:mod:`effnotes.mil.pooling`). Two architectures: ``"dense"``, the paper's tiny
+model (a dense layer of a few ReLU units then a sigmoid, L2 penalty), and ``"cnn"``, a small
+1-D CNN. :class:`AttentionMIL` learns the pooling instead (gated attention over instance
+embeddings), trained on whole bags.
+
+Bags are float arrays ``(n_patients, n_instances, length)`` (mV); labels ``(n_patients,)`` 0/1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from effnotes.mil.pooling import pool
+
+ARCHITECTURES = ("dense", "cnn")
+
+
+def check_bags(bags: np.ndarray, labels: np.ndarray | None = None) -> None:
+    """Raise a clear error unless ``bags`` is ``(n_patients, n_instances, length)`` of finite
+    floats with at least one instance per bag, and ``labels`` (if given) 0/1 per patient."""
+    if not isinstance(bags, np.ndarray) or bags.ndim != 3:
+        raise ValueError("bags must be a 3-D array (n_patients, n_instances, length), got "
+                         f"{getattr(bags, 'shape', type(bags).__name__)}")
+    if not np.issubdtype(bags.dtype, np.floating):
+        raise TypeError(f"bags must hold floats, got dtype {bags.dtype}")
+    if bags.shape[0] == 0 or bags.shape[1] == 0:
+        raise ValueError(f"a bag with no beats: bags have shape {bags.shape}")
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (bags.shape[0],):
+            raise ValueError(f"labels must have shape ({bags.shape[0]},), got {labels.shape}")
+        if not np.isin(labels, (0, 1)).all():
+            raise ValueError("labels must be 0 or 1")
+        if len(np.unique(labels)) < 2:
+            raise ValueError("training needs patients of both classes")
+
+
+def instance_network(arch: str, length: int, hidden: int = 3, channels: int = 8) -> nn.Module:
+    """The instance scorer: ``(batch, length) -> (batch,)`` logits."""
+    if arch == "dense":
+        return nn.Sequential(nn.Linear(length, hidden), nn.ReLU(), nn.Linear(hidden, 1),
+                             nn.Flatten(0))
+    if arch == "cnn":
+        return nn.Sequential(_conv_features(length, channels, embed=4 * hidden), nn.ReLU(),
+                             nn.Linear(4 * hidden, 1), nn.Flatten(0))
+    raise ValueError(f"unknown architecture {arch!r}; choose one of {ARCHITECTURES}")
+
+
+def _conv_features(length: int, channels: int, embed: int) -> nn.Module:
+    """Two strided convolutions, then a dense layer over the flattened feature map (so the
+    position of a feature within the beat still counts): ``(batch, length) -> (batch, embed)``."""
+    return nn.Sequential(nn.Unflatten(1, (1, length)),
+                         nn.Conv1d(1, channels, 9, stride=2, padding=4), nn.ReLU(),
+                         nn.Conv1d(channels, channels, 9, stride=2, padding=4), nn.ReLU(),
+                         nn.Flatten(1), nn.Linear(channels * ((length + 3) // 4), embed))
+
+
+@dataclass
+class TrainConfig:
+    """Training: ``epochs`` passes over the training instances in rebalanced batches of
+    ``batch_size``, Adam at ``lr`` with L2 penalty ``weight_decay``."""
+
+    epochs: int = 5
+    batch_size: int = 256
+    lr: float = 3e-3
+    weight_decay: float = 1e-3
+    hidden: int = 3
+    channels: int = 8
+
+
+class _Standardiser:
+    def fit(self, x: np.ndarray) -> "_Standardiser":
+        flat = x.reshape(-1, x.shape[-1])
+        self.mean_ = flat.mean(0).astype(np.float32)
+        self.std_ = (flat.std(0) + 1e-6).astype(np.float32)
+        return self
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.mean_) / self.std_
+
+
+class InstanceMIL:
+    """Instance-label MIL (the paper's training): ``InstanceMIL("dense").fit(bags, labels)``,
+    then ``instance_scores(bags)`` (probabilities ``(n_patients, n_instances)``) and
+    ``patient_scores(bags, pooling)`` (``(n_patients,)``)."""
+
+    def __init__(self, arch: str = "dense", config: TrainConfig | None = None, seed: int = 0,
+                 device: str | torch.device = "cpu") -> None:
+        if arch not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture {arch!r}; choose one of {ARCHITECTURES}")
+        self.arch, self.config, self.seed = arch, config or TrainConfig(), seed
+        self.device = torch.device(device)
+
+    def fit(self, bags: np.ndarray, labels: np.ndarray) -> "InstanceMIL":
+        check_bags(bags, labels)
+        cfg = self.config
+        torch.manual_seed(self.seed)
+        generator = torch.Generator(device="cpu").manual_seed(self.seed)
+        self.scaler_ = _Standardiser().fit(bags)
+        x = torch.as_tensor(self.scaler_(bags).reshape(-1, bags.shape[-1]), device=self.device)
+        y = torch.as_tensor(np.repeat(np.asarray(labels), bags.shape[1]), dtype=torch.float32,
+                            device=self.device)
+        positive = torch.nonzero(y == 1).flatten().cpu()
+        negative = torch.nonzero(y == 0).flatten().cpu()
+        self.network_ = instance_network(self.arch, bags.shape[-1], cfg.hidden,
+                                         cfg.channels).to(self.device)
+        optimiser = torch.optim.Adam(self.network_.parameters(), lr=cfg.lr,
+                                     weight_decay=cfg.weight_decay)
+        loss_fn = nn.BCEWithLogitsLoss()
+        half = cfg.batch_size // 2
+        steps = max(1, len(y) // cfg.batch_size)
+        self.losses_ = []
+        self.network_.train()
+        for _ in range(cfg.epochs):
+            total = 0.0
+            for _ in range(steps):  # rebalanced: half positive-patient, half negative instances
+                idx = torch.cat([positive[torch.randint(len(positive), (half,), generator=generator)],
+                                 negative[torch.randint(len(negative), (half,), generator=generator)]])
+                idx = idx.to(self.device)
+                loss = loss_fn(self.network_(x[idx]), y[idx])
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+                total += loss.item()
+            self.losses_.append(total / steps)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            raise RuntimeError("this InstanceMIL is not fitted yet; call fit(bags, labels) first")
+
+    @torch.no_grad()
+    def instance_scores(self, bags: np.ndarray, batch: int = 65536) -> np.ndarray:
+        """Instance probabilities, ``(n_patients, n_instances)``."""
+        self._check_fitted()
+        check_bags(bags)
+        if bags.shape[-1] != self.scaler_.mean_.shape[0]:
+            raise ValueError(f"instances have {bags.shape[-1]} samples; the model was fitted on "
+                             f"{self.scaler_.mean_.shape[0]}")
+        self.network_.eval()
+        flat = bags.reshape(-1, bags.shape[-1])
+        out = []
+        for start in range(0, len(flat), batch):
+            x = torch.as_tensor(self.scaler_(flat[start:start + batch]), device=self.device)
+            out.append(torch.sigmoid(self.network_(x)).cpu().numpy())
+        return np.concatenate(out).reshape(bags.shape[:2])
+
+    def patient_scores(self, bags: np.ndarray, pooling: str = "top20") -> np.ndarray:
+        """Pooled instance probabilities, ``(n_patients,)``."""
+        return pool(self.instance_scores(bags), pooling)
+
+
+class _GatedAttention(nn.Module):
+    def __init__(self, length: int, channels: int, attention: int = 16) -> None:
+        super().__init__()
+        self.embed = nn.Sequential(_conv_features(length, channels, embed=attention), nn.ReLU())
+        self.v = nn.Linear(attention, attention)
+        self.u = nn.Linear(attention, attention)
+        self.w = nn.Linear(attention, 1)
+        self.head = nn.Linear(attention, 1)
+
+    def forward(self, bags: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b, n, length = bags.shape
+        h = self.embed(bags.reshape(b * n, length)).reshape(b, n, -1)
+        a = self.w(torch.tanh(self.v(h)) * torch.sigmoid(self.u(h))).squeeze(-1)
+        weights = torch.softmax(a, dim=1)
+        return self.head((weights.unsqueeze(-1) * h).sum(1)).squeeze(-1), weights
+
+
+class AttentionMIL:
+    """Attention pooling (an extension; not in the paper): instance embeddings from the small
+    CNN, gated attention weights, a linear head on the weighted mean; trained on whole bags in
+    rebalanced batches of ``bags_per_batch`` (half positive)."""
+
+    def __init__(self, config: TrainConfig | None = None, bags_per_batch: int = 16,
+                 seed: int = 0, device: str | torch.device = "cpu") -> None:
+        self.config, self.bags_per_batch, self.seed = config or TrainConfig(), bags_per_batch, seed
+        self.device = torch.device(device)
+
+    def fit(self, bags: np.ndarray, labels: np.ndarray) -> "AttentionMIL":
+        check_bags(bags, labels)
+        cfg = self.config
+        torch.manual_seed(self.seed)
+        generator = torch.Generator(device="cpu").manual_seed(self.seed)
+        self.scaler_ = _Standardiser().fit(bags)
+        x = torch.as_tensor(self.scaler_(bags), device=self.device)
+        y = torch.as_tensor(np.asarray(labels), dtype=torch.float32, device=self.device)
+        positive = torch.nonzero(y == 1).flatten().cpu()
+        negative = torch.nonzero(y == 0).flatten().cpu()
+        self.network_ = _GatedAttention(bags.shape[-1], cfg.channels).to(self.device)
+        optimiser = torch.optim.Adam(self.network_.parameters(), lr=cfg.lr,
+                                     weight_decay=cfg.weight_decay)
+        loss_fn = nn.BCEWithLogitsLoss()
+        half = max(1, self.bags_per_batch // 2)
+        steps = max(1, len(y) // self.bags_per_batch)
+        self.losses_ = []
+        self.network_.train()
+        for _ in range(cfg.epochs):
+            total = 0.0
+            for _ in range(steps):
+                idx = torch.cat([positive[torch.randint(len(positive), (half,), generator=generator)],
+                                 negative[torch.randint(len(negative), (half,), generator=generator)]])
+                idx = idx.to(self.device)
+                loss = loss_fn(self.network_(x[idx])[0], y[idx])
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+                total += loss.item()
+            self.losses_.append(total / steps)
+        return self
+
+    @torch.no_grad()
+    def patient_scores(self, bags: np.ndarray, batch: int = 64) -> np.ndarray:
+        """Bag probabilities, ``(n_patients,)``."""
+        if not hasattr(self, "network_"):
+            raise RuntimeError("this AttentionMIL is not fitted yet; call fit(bags, labels) first")
+        check_bags(bags)
+        self.network_.eval()
+        out = []
+        for start in range(0, len(bags), batch):
+            x = torch.as_tensor(self.scaler_(bags[start:start + batch]), device=self.device)
+            out.append(torch.sigmoid(self.network_(x)[0]).cpu().numpy())
+        return np.concatenate(out)

@@ -1,0 +1,80 @@
+"""The chapter's figures (seaborn, the book's theme)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from effnotes.mil.cohort import Cohort
+from effnotes.mil.metrics import score_quartiles
+
+
+def plot_beats(cohort: Cohort, patient: int, count: int = 3, axes=None):
+    """A few witness and normal beats of one patient, side by side (time in s from R)."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
+    window = cohort.beats.shape[2]
+    t = (np.arange(window) - window // 2) / cohort.sampling_rate
+    for ax, is_witness, title in ((axes[0], False, "normal beats"), (axes[1], True, "witness beats")):
+        index = np.flatnonzero(cohort.witness[patient] == is_witness)[:count]
+        for i in index:
+            ax.plot(t, cohort.beats[patient, i], linewidth=1)
+        ax.set_title(title)
+        ax.set_xlabel("time from R peak (s)")
+    axes[0].set_ylabel("mV")
+    return axes
+
+
+def plot_mean_beats(cohort: Cohort, ax=None):
+    """The average beat of each class, with the pointwise 95% band of patient mean beats."""
+    ax = ax or plt.gca()
+    window = cohort.beats.shape[2]
+    t = (np.arange(window) - window // 2) / cohort.sampling_rate
+    means = cohort.mean_beats()
+    frame = pd.DataFrame({"time from R peak (s)": np.tile(t, len(means)),
+                          "mV": means.ravel(),
+                          "class": np.repeat(np.where(cohort.labels == 1, "positive", "negative"),
+                                             window)})
+    sns.lineplot(frame, x="time from R peak (s)", y="mV", hue="class", errorbar=("pi", 95), ax=ax)
+    ax.set_title("mean beat per class")
+    return ax
+
+
+def plot_aucs(aucs: pd.DataFrame, ax=None, chance: float = 0.5):
+    """Patient AUC of each method (one point per seed)."""
+    ax = ax or plt.gca()
+    order = aucs.groupby("method")["auc"].mean().sort_values(ascending=False).index
+    sns.stripplot(aucs, y="method", x="auc", hue="family", order=order, ax=ax, size=6)
+    ax.axvline(chance, color="0.4", linestyle=":", linewidth=1)
+    ax.set_xlabel("patient AUC (held-out patients)")
+    ax.set_ylabel("")
+    return ax
+
+
+def plot_kaplan_meier(scores: pd.DataFrame, ax=None):
+    """Kaplan-Meier event-free curves by score quartile (lifelines) for one seed's scores
+    (columns ``score``, ``time``, ``event``)."""
+    from lifelines import KaplanMeierFitter
+
+    ax = ax or plt.gca()
+    quartile = score_quartiles(scores["score"].to_numpy())
+    for q in (1, 2, 3, 4):
+        part = scores[quartile == q]
+        KaplanMeierFitter(label=f"quartile {q}").fit(part["time"], part["event"]).plot_survival_function(ax=ax, ci_show=False)
+    ax.set_xlabel("time (years)")
+    ax.set_ylabel("event-free fraction")
+    ax.set_title("Kaplan-Meier by MIL score quartile")
+    return ax
+
+
+def plot_sensitivity(table: pd.DataFrame, ax=None):
+    """Patient AUC against the positives' witness fraction, one line per bag size."""
+    ax = ax or plt.gca()
+    sns.lineplot(table, x="witness_positive", y="auc", hue="n_beats", marker="o", ax=ax,
+                 palette="colorblind")
+    ax.set_xlabel("witness fraction of positive patients")
+    ax.set_ylabel("patient AUC (dense, top 20%)")
+    ax.legend(title="beats per patient")
+    return ax
