@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from effnotes.unit_scaling.formats import get_format, saturation_fraction, underflow_fraction
-from effnotes.unit_scaling.model import Decoder
+from effnotes.unit_scaling.model import Decoder, DecoderConfig
 from effnotes.unit_scaling.modules import Attention, Embedding, Gelu, Linear, Readout, ResidualAdd
 
 TRACKED = (Linear, Gelu, Attention, Embedding, Readout, ResidualAdd, nn.LayerNorm)
@@ -152,3 +152,26 @@ def plot_scales(frame: pd.DataFrame, *, ops: list[str] | None = None, ax: plt.Ax
         ax.set_title(title)
     ax.legend(fontsize=7, loc="lower left")
     return ax
+
+
+@torch.no_grad()
+def residual_profile(parametrisation: str, *, depth: int, width: int, tau: float | None = None,
+                     n_heads: int = 4, seq_len: int = 32, batch_size: int = 2,
+                     seed: int = 0) -> pd.Series:
+    """The residual stream's RMS after each of ``depth`` blocks of a freshly initialised
+    decoder (``parametrisation`` "sp" or "mus", ``tau`` for μS) on random tokens; a forward
+    pass only. Index: block number; values: RMS."""
+    config = DecoderConfig(d_model=width, n_layers=depth, n_heads=n_heads, seq_len=seq_len,
+                           parametrisation=parametrisation,
+                           tau=tau if parametrisation == "mus" else None)
+    torch.manual_seed(seed)
+    model = Decoder(config)
+    rms: list[float] = []
+    handles = [block.register_forward_hook(
+        lambda mod, args, out: rms.append(float(out.pow(2).mean().sqrt()))) for block in model.blocks]
+    try:
+        model(torch.randint(0, config.vocab_size, (batch_size, seq_len)))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return pd.Series(rms, index=pd.RangeIndex(depth, name="layer"), name="rms")

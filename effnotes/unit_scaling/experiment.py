@@ -76,11 +76,12 @@ def training_comparison(params: dict, data: ByteSplit, device: torch.device, *,
 
 def width_sweep(params: dict, data: ByteSplit, device: torch.device, *,
                 progress: bool = False) -> pd.DataFrame:
-    """Final training loss over a grid of peak rates at several widths, for SP (one global
-    rate) and μS (hidden rate ``lr * sqrt(base/d)``, base = the smallest width)."""
-    widths, rates = list(params["sweep_widths"]), list(params["sweep_lrs"])
+    """Final training loss over a grid of peak rates (``sweep_lrs_sp``, ``sweep_lrs_mus``:
+    powers of two) at several widths, for SP (one global rate) and μS (hidden rate
+    ``lr * sqrt(base/d)``, base = the smallest width)."""
+    widths = list(params["sweep_widths"])
     rows = []
-    grid = [(p, w, lr) for p in ("sp", "mus") for w in widths for lr in rates]
+    grid = [(p, w, lr) for p in ("sp", "mus") for w in widths for lr in params[f"sweep_lrs_{p}"]]
     for param, width, lr in tqdm(grid, desc="width sweep", disable=not progress):
         config = DecoderConfig(d_model=width, n_layers=params["sweep_layers"],
                                n_heads=params["sweep_heads"], seq_len=params["sweep_seq"],
