@@ -9,7 +9,7 @@ Three measurements, each with its sizes as a dataclass so a tiny version can run
 - :func:`loss_parity`: a smaller μS model trained in BF16 and in FP8 from the same seed on
   the same batches; final losses and curves.
 - :func:`inference_parity`: the trained FP8 model's inference forward (eval mode, no
-  autograd, not compiled) against its training-mode compiled forward on the same batch.
+  autograd) against its training-mode forward on the same batch.
 
 Needs torch (with CUDA for real FP8), numpy and pandas only. To try it small first::
 
@@ -176,17 +176,17 @@ def _eval_logits(model: Decoder, ids: torch.Tensor) -> torch.Tensor:
         model.train()
 
 
-def inference_parity(model: Decoder, ids: torch.Tensor, *, compile: bool = True) -> dict:
-    """Compare the logits of ``model``'s training-mode forward (compiled if ``compile``,
-    autograd on) with its inference forward (eval mode, ``no_grad``, eager) on ``ids``.
-    Returns the relative L2 difference, the largest absolute difference, and the share of
-    positions whose arg-max token agrees."""
+def inference_parity(model: Decoder, ids: torch.Tensor) -> dict:
+    """Compare the logits of ``model``'s training-mode forward (autograd on, as in a
+    training step) with its inference forward (eval mode, ``no_grad``) on ``ids``, both
+    under BF16 autocast and with the same static FP8 scales. Returns the relative L2
+    difference, the largest absolute difference, the share of positions whose arg-max
+    token agrees, and the logits' RMS."""
     model.train()
-    forward = torch.compile(model) if compile else model
     with torch.autocast(ids.device.type, dtype=torch.bfloat16):
-        train_logits = forward(ids).float().detach()
+        train_logits = model(ids).float().detach()
     eval_logits = _eval_logits(model, ids)
-    diff = (train_logits - eval_logits)
+    diff = train_logits - eval_logits
     return {"relative_l2": float(diff.norm() / train_logits.norm()),
             "max_abs": float(diff.abs().max()),
             "argmax_agreement": float((train_logits.argmax(-1) == eval_logits.argmax(-1))
@@ -210,7 +210,7 @@ def loss_parity(config: ParityConfig, data: ByteSplit, device: torch.device | st
                                   label=f"parity {arm}")
     generator = torch.Generator().manual_seed(99)
     ids, _ = random_windows(data.val, 8, config.seq_len, generator)
-    parity = inference_parity(runs["fp8"].model, ids.to(device), compile=config.compile)
+    parity = inference_parity(runs["fp8"].model, ids.to(device))
     curves = []
     for arm, run in runs.items():
         curves += [{"arm": arm, "step": int(s), "loss": float(l)}
