@@ -116,7 +116,7 @@ _US_SMOKE = {
     "sweep_lrs_mus": [2.0**-4, 2.0**-2],
     "sweep_layers": 1, "sweep_heads": 2, "sweep_seq": 32, "sweep_batch": 4, "sweep_steps": 10,
     "mc_tolerance": 0.5, "fp8_gap_tolerance": 0.2, "sp_fp8_min_gap": -1.0, "max_mus_shift": 1,
-    "min_sp_shift": 0, "gpu_bench": None,
+    "transfer_tolerance": 0.5, "sp_penalty_ratio": 0.0, "gpu_bench": None,
     "torch_threads": 1, "device": "cpu",
 }
 
@@ -135,7 +135,7 @@ register(Chapter(
                "sweep_lrs_mus": [2.0**e for e in range(-6, 1)], "sweep_layers": 2,
                "sweep_heads": 4, "sweep_seq": 64, "sweep_batch": 8, "sweep_steps": 200,
                "mc_tolerance": 0.05, "fp8_gap_tolerance": 0.02, "sp_fp8_min_gap": 0.02,
-               "min_sp_shift": 2},
+               "max_mus_shift": 2, "transfer_tolerance": 0.02, "sp_penalty_ratio": 3.0},
         "gpu": {**_US_SMOKE, "mc_samples": 1_000_000, "corpus_bytes": None, "depth_layers": 24,
                 "depth_width": 256, "depth_heads": 4, "depth_batch": 8, "depth_seq": 128,
                 "train_width": 256, "train_layers": 4, "train_heads": 4, "train_seq": 128,
@@ -145,7 +145,8 @@ register(Chapter(
                 "sweep_lrs_mus": [2.0**e for e in range(-7, 1)], "sweep_layers": 2,
                 "sweep_heads": 4, "sweep_seq": 64, "sweep_batch": 16, "sweep_steps": 300,
                 "mc_tolerance": 0.05, "fp8_gap_tolerance": 0.02, "sp_fp8_min_gap": 0.02,
-                "min_sp_shift": 2, "torch_threads": 4,
+                "max_mus_shift": 2, "transfer_tolerance": 0.02, "sp_penalty_ratio": 3.0,
+                "torch_threads": 4,
                 "device": "cuda",
                 "gpu_bench": {"throughput": {"d_model": 2048, "n_layers": 24, "n_heads": 16,
                                              "seq_len": 2048, "batch_size": 8,

@@ -15,7 +15,8 @@ from effnotes.unit_scaling.data import byte_tokens, random_windows, split_bytes
 from effnotes.unit_scaling.formats import (E4M3, E5M2, cast_backward, cast_forward, get_format,
                                            quantize, saturation_fraction, underflow_fraction)
 from effnotes.unit_scaling.model import Decoder, DecoderConfig, optimizer_groups
-from effnotes.unit_scaling.summary import best_learning_rates, best_lr_shift, precision_gaps
+from effnotes.unit_scaling.summary import (best_learning_rates, best_lr_shift, precision_gaps,
+                                           transfer_penalty)
 from effnotes.unit_scaling.variance import (attention_variance, attention_variance_exact,
                                             monte_carlo_variances)
 
@@ -324,6 +325,8 @@ def test_summaries_read_best_rates_and_gaps():
     assert set(best["best_lr"]) == {0.01, 0.04}
     shifts = best_lr_shift(sweep)
     assert shifts["mus"] == 0 and shifts["sp"] == 2
+    penalty = transfer_penalty(sweep)  # sp: best at 64 is 0.04, which gives 2.0 at 256 (best 1.0)
+    assert penalty["mus"] == 0.0 and penalty["sp"] == pytest.approx(1.0)
     runs = pd.DataFrame({"parametrisation": ["mus", "mus"], "precision": ["fp32", "fp8_sim"],
                          "final_loss": [2.0, 2.02]})
     assert precision_gaps(runs)["mus"] == pytest.approx(0.01)

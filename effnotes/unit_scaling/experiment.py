@@ -21,7 +21,8 @@ from effnotes.runtime import choose_device, describe_hardware, torch_threads
 from effnotes.unit_scaling.analysis import hidden_linear_scales, residual_rms, track_scales
 from effnotes.unit_scaling.data import ByteSplit, byte_tokens, random_windows, split_bytes
 from effnotes.unit_scaling.model import Decoder, DecoderConfig
-from effnotes.unit_scaling.summary import best_learning_rates, best_lr_shift, precision_gaps
+from effnotes.unit_scaling.summary import (best_learning_rates, best_lr_shift, precision_gaps,
+                                           transfer_penalty)
 from effnotes.unit_scaling.train import TrainSettings, train_decoder
 from effnotes.unit_scaling.variance import monte_carlo_variances
 
@@ -132,6 +133,7 @@ def headline_numbers(result: dict) -> pd.Series:
     hidden = as_frame(result["hidden"])
     gaps = precision_gaps(result["runs"])
     shifts = best_lr_shift(result["sweep"])
+    penalty = transfer_penalty(result["sweep"])
     mus = hidden[hidden["parametrisation"] == "mus"]
     sp = hidden[hidden["parametrisation"] == "sp"]
     numbers = {
@@ -143,6 +145,8 @@ def headline_numbers(result: dict) -> pd.Series:
         "SP: FP8 vs FP32 final loss (%)": 100 * gaps.get("sp", float("nan")),
         "μS: best-rate shift across widths (grid steps)": shifts.get("mus", float("nan")),
         "SP: best-rate shift across widths (grid steps)": shifts.get("sp", float("nan")),
+        "μS: loss cost of the base width's rate at the widest (%)": 100 * penalty.get("mus", float("nan")),
+        "SP: loss cost of the base width's rate at the widest (%)": 100 * penalty.get("sp", float("nan")),
     }
     for key in ("bf16_step_s", "fp8_step_s", "speedup", "final_loss_gap",
                 "inference_relative_l2"):

@@ -44,3 +44,24 @@ def best_lr_shift(sweep) -> pd.Series:
     (largest minus smallest grid index)."""
     best = best_learning_rates(sweep)
     return best.groupby("parametrisation")["grid_index"].agg(lambda s: s.max() - s.min())
+
+
+def transfer_penalty(sweep) -> pd.Series:
+    """What transferring the rate costs, per parametrisation: train the widest model at the
+    rate that was best at the smallest width, and compare with the widest model's own best:
+    ``loss(widest, best rate of smallest) / best loss(widest) - 1``. Infinite if that run
+    diverged; NaN if the smallest width has no finite run."""
+    sweep = as_frame(sweep)
+    best = best_learning_rates(sweep)
+    out = {}
+    for param, group in best.groupby("parametrisation"):
+        group = group.sort_values("width")
+        base_lr, widest = group.iloc[0]["best_lr"], group.iloc[-1]
+        if not np.isfinite(base_lr):
+            out[param] = np.nan
+            continue
+        at = sweep[(sweep["parametrisation"] == param) & (sweep["width"] == widest["width"])
+                   & (sweep["lr"] == base_lr)]["loss"]
+        value = float(at.iloc[0]) if len(at) else np.nan
+        out[param] = np.inf if not np.isfinite(value) else value / widest["best_loss"] - 1
+    return pd.Series(out, dtype=float)
