@@ -153,7 +153,7 @@ class ParityConfig:
     seq_len: int = 512
     batch_size: int = 32
     steps: int = 1500
-    lr: float = 2.0**-5  # μS's optimum sits near 2^-3 for 2-layer models; deeper ones want less
+    lr: float = 3e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 100
     seed: int = 0
