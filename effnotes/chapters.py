@@ -108,6 +108,54 @@ register(Chapter(
     },
 ))
 
+_US_SMOKE = {
+    "mc_samples": 4000, "corpus_bytes": 300_000, "depth_layers": 4, "depth_width": 32,
+    "depth_heads": 2, "depth_batch": 2, "depth_seq": 32, "train_width": 32, "train_layers": 1,
+    "train_heads": 2, "train_seq": 32, "train_batch": 4, "train_steps": 20, "lr_sp": 2.0**-7,
+    "lr_mus": 2.0**-6, "weight_decay": 0.0, "sweep_widths": [32, 64], "sweep_lrs_sp": [2.0**-8, 2.0**-6],
+    "sweep_lrs_mus": [2.0**-4, 2.0**-2],
+    "sweep_layers": 1, "sweep_heads": 2, "sweep_seq": 32, "sweep_batch": 4, "sweep_steps": 10,
+    "mc_tolerance": 0.5, "fp8_gap_tolerance": 0.2, "sp_fp8_min_gap": -1.0, "max_mus_shift": 1,
+    "transfer_tolerance": 0.5, "sp_penalty_ratio": 0.0, "gpu_bench": None,
+    "torch_threads": 1, "device": "cpu",
+}
+
+register(Chapter(
+    name="unit_scaling",
+    title="μnit Scaling: FP8 training without dynamic scales",
+    notebook="unit_scaling.ipynb",
+    paper="Narayan et al., ICML 2025",
+    profiles={
+        "smoke": _US_SMOKE,
+        "ci": {**_US_SMOKE, "mc_samples": 200_000, "corpus_bytes": None, "depth_layers": 24,
+               "depth_width": 64, "depth_heads": 4, "depth_batch": 4, "depth_seq": 64,
+               "train_width": 64, "train_layers": 2, "train_heads": 4, "train_seq": 64,
+               "train_batch": 16, "train_steps": 300, "lr_sp": 2.0**-7, "lr_mus": 2.0**-3,
+               "sweep_widths": [32, 64, 128], "sweep_lrs_sp": [2.0**e for e in range(-11, -4)],
+               "sweep_lrs_mus": [2.0**e for e in range(-6, 1)], "sweep_layers": 2,
+               "sweep_heads": 4, "sweep_seq": 64, "sweep_batch": 8, "sweep_steps": 200,
+               "mc_tolerance": 0.05, "fp8_gap_tolerance": 0.02, "sp_fp8_min_gap": 0.02,
+               "max_mus_shift": 2, "transfer_tolerance": 0.02, "sp_penalty_ratio": 3.0},
+        "gpu": {**_US_SMOKE, "mc_samples": 1_000_000, "corpus_bytes": None, "depth_layers": 24,
+                "depth_width": 256, "depth_heads": 4, "depth_batch": 8, "depth_seq": 128,
+                "train_width": 256, "train_layers": 4, "train_heads": 4, "train_seq": 128,
+                "train_batch": 32, "train_steps": 600, "lr_sp": 2.0**-8, "lr_mus": 2.0**-3,
+                "sweep_widths": [128, 256, 512, 1024],
+                "sweep_lrs_sp": [2.0**e for e in range(-14, -5)],
+                "sweep_lrs_mus": [2.0**e for e in range(-7, 1)], "sweep_layers": 2,
+                "sweep_heads": 4, "sweep_seq": 64, "sweep_batch": 16, "sweep_steps": 300,
+                "mc_tolerance": 0.05, "fp8_gap_tolerance": 0.02, "sp_fp8_min_gap": 0.02,
+                "max_mus_shift": 2, "transfer_tolerance": 0.02, "sp_penalty_ratio": 3.0,
+                "torch_threads": 4,
+                "device": "cuda",
+                "gpu_bench": {"throughput": {"d_model": 2048, "n_layers": 24, "n_heads": 16,
+                                             "seq_len": 2048, "batch_size": 8,
+                                             "warmup_steps": 4, "timed_steps": 10},
+                              "parity": {"d_model": 512, "n_layers": 8, "n_heads": 8,
+                                         "seq_len": 512, "batch_size": 32, "steps": 1500}}},
+    },
+))
+
 register(Chapter(
     name="cyclic_tradeoff",
     title="Tradeoff curves from one run: multiplicative cyclic learning rates",

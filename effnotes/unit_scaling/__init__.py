@@ -1,0 +1,22 @@
+"""μnit Scaling: FP8 training with static scales (Narayan et al., 2025).
+
+- :mod:`.formats`: E4M3/E5M2 casts with clipping, and the autograd casts that simulate FP8
+  training on any device;
+- :mod:`.functional` and :mod:`.modules`: unit-scaled ops (linear, fixed-tau residual,
+  attention, readout, loss with a fixed gradient scale) and thin modules around them;
+- :mod:`.model`: a decoder in the standard parametrisation or μS, and the learning-rate
+  rules for width transfer; :mod:`.train` trains it on bytes (:mod:`.data`);
+- :mod:`.variance`: the op-by-op variance derivation and its Monte Carlo checks;
+- :mod:`.analysis`: per-op tensor scales and FP8 underflow/saturation, as a DataFrame;
+- :mod:`.fp8_cuda`: real FP8 GEMMs through ``torch._scaled_mm``; :mod:`.gpu_bench`: the
+  throughput and parity benchmarks; :mod:`.experiment`: the chapter as one command.
+"""
+
+from effnotes.unit_scaling.formats import (E4M3, E5M2, FP8Format, cast_backward, cast_forward,
+                                           get_format, quantize, saturation_fraction,
+                                           underflow_fraction)
+from effnotes.unit_scaling.model import Decoder, DecoderConfig, optimizer_groups
+
+__all__ = ["E4M3", "E5M2", "FP8Format", "cast_backward", "cast_forward", "get_format", "quantize",
+           "saturation_fraction", "underflow_fraction", "Decoder", "DecoderConfig",
+           "optimizer_groups"]
