@@ -344,3 +344,26 @@ def test_experiment_command_stores_the_smoke_profile(stored_profile):
     assert "speedup" not in data  # the GPU benchmark runs only when the profile asks for it
     numbers = experiment.headline_numbers(data)
     assert numbers.notna().sum() >= 6
+
+
+def test_gpu_profile_sorts_kernel_names_into_categories():
+    from effnotes.unit_scaling.gpu_profile import kernel_category
+
+    assert kernel_category("sm90_xmma_gemm_e4m3e4m3_e4m3f32_f32_tn_n") == "GEMMs"
+    assert kernel_category("nvjet_tst_128x256_64x4_1x2_h_bz_coopA_TNN") == "GEMMs"
+    assert kernel_category("flash_fwd_kernel<Flash_fwd_kernel_traits>") == "attention"
+    assert kernel_category("void multi_tensor_apply_kernel<FusedAdamMathFunctor>") == "optimizer"
+    assert kernel_category("triton_per_fused_native_layer_norm_0") == "norms"
+    assert kernel_category("triton_poi_fused__to_copy_clamp_3") == "casts and copies"
+    assert kernel_category("triton_poi_fused_gelu_mul_2") == "other fused element-wise"
+    assert kernel_category("some_unknown_kernel") == "other"
+
+
+def test_gpu_training_step_needs_cuda_and_a_known_arm():
+    from effnotes.unit_scaling import gpu_bench
+
+    tiny = gpu_bench.ThroughputConfig(**gpu_bench.TINY["throughput"])
+    with pytest.raises(ValueError, match="unknown arm"):
+        gpu_bench.build_training_step(tiny, "fp16", "cpu")
+    with pytest.raises(RuntimeError, match="CUDA"):
+        gpu_bench.build_training_step(tiny, "fp8", "cpu")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
@@ -78,12 +79,24 @@ def _require_cuda(device: torch.device) -> None:
         raise RuntimeError(f"the GPU benchmark needs a CUDA device, got {device}")
 
 
-def time_training_steps(config: ThroughputConfig, arm: str, device: torch.device | str = "cuda"
-                        ) -> dict:
-    """Median seconds of one training step of ``arm`` ("bf16" or "fp8"): forward, backward,
-    AdamW step and zeroing the gradients, under BF16 autocast, synchronised around each
-    step. Also returns every timed step, the first (compiling) step's time, the peak memory
-    and the parameter count."""
+@dataclass
+class TrainingStep:
+    """One compiled training step of the throughput model, ready to call: ``step()`` runs the
+    forward pass under BF16 autocast, the backward pass, the AdamW step and zeroes the
+    gradients, and returns the loss (a detached 0-d tensor, not synchronised)."""
+
+    model: Decoder
+    step: Callable[[], torch.Tensor]
+    tokens_per_step: int
+
+    def __call__(self) -> torch.Tensor:
+        return self.step()
+
+
+def build_training_step(config: ThroughputConfig, arm: str, device: torch.device | str = "cuda"
+                        ) -> TrainingStep:
+    """The training step of ``arm`` ("bf16" or "fp8") for ``config``'s model, built on the
+    GPU from seed 0 on random tokens (the step time does not depend on the data)."""
     if arm not in ARMS:
         raise ValueError(f"unknown arm {arm!r}; choose one of {sorted(ARMS)}")
     device = torch.device(device)
@@ -106,6 +119,17 @@ def time_training_steps(config: ThroughputConfig, arm: str, device: torch.device
         optimizer.zero_grad(set_to_none=True)
         return loss.detach()
 
+    return TrainingStep(model, step, config.batch_size * config.seq_len)
+
+
+def time_training_steps(config: ThroughputConfig, arm: str, device: torch.device | str = "cuda"
+                        ) -> dict:
+    """Median seconds of one training step of ``arm`` ("bf16" or "fp8"): forward, backward,
+    AdamW step and zeroing the gradients, under BF16 autocast, synchronised around each
+    step. Also returns every timed step, the first (compiling) step's time, the peak memory
+    and the parameter count."""
+    device = torch.device(device)
+    step = build_training_step(config, arm, device)
     torch.cuda.reset_peak_memory_stats(device)
     times = []
     for i in range(config.warmup_steps + config.timed_steps):
@@ -118,12 +142,12 @@ def time_training_steps(config: ThroughputConfig, arm: str, device: torch.device
     result = {"arm": arm, "step_s": statistics.median(times[config.warmup_steps:]),
               "first_step_s": times[0], "times_s": times[config.warmup_steps:],
               "peak_memory_gb": torch.cuda.max_memory_allocated(device) / 2**30,
-              "n_parameters": model.n_parameters(), "last_loss": final_loss,
-              "tokens_per_step": config.batch_size * config.seq_len}
+              "n_parameters": step.model.n_parameters(), "last_loss": final_loss,
+              "tokens_per_step": step.tokens_per_step}
     return result
 
 
-def _release() -> None:
+def release_compiled() -> None:
     """Drop compiled graphs (they hold on to the last model) and cached GPU memory."""
     torch._dynamo.reset()
     torch.cuda.empty_cache()
@@ -135,9 +159,9 @@ def throughput(config: ThroughputConfig, device: torch.device | str = "cuda") ->
     _require_cuda(device)
     reason = fp8_unavailable_reason(device)  # resolved before anything is compiled
     bf16 = time_training_steps(config, "bf16", device)
-    _release()
+    release_compiled()
     fp8 = time_training_steps(config, "fp8", device)
-    _release()
+    release_compiled()
     return {"config": asdict(config), "fp8_gemms": reason is None, "fp8_unavailable": reason,
             "bf16": bf16, "fp8": fp8, "bf16_step_s": bf16["step_s"], "fp8_step_s": fp8["step_s"],
             "speedup": bf16["step_s"] / fp8["step_s"]}
@@ -231,7 +255,7 @@ def loss_parity(config: ParityConfig, data: ByteSplit, device: torch.device | st
     out["final_loss_gap"] = out["fp8_final_loss"] / out["bf16_final_loss"] - 1
     out["val_loss_gap"] = out["fp8_val_loss"] / out["bf16_val_loss"] - 1
     runs.clear()
-    _release()
+    release_compiled()
     return out
 
 
@@ -319,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["ThroughputConfig", "ParityConfig", "time_training_steps", "throughput",
+__all__ = ["ThroughputConfig", "ParityConfig", "TrainingStep", "build_training_step",
+           "release_compiled", "time_training_steps", "throughput",
            "loss_parity", "inference_parity", "run_gpu_bench", "step_flops"]
 
 
