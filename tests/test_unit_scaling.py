@@ -367,3 +367,19 @@ def test_gpu_training_step_needs_cuda_and_a_known_arm():
         gpu_bench.build_training_step(tiny, "fp16", "cpu")
     with pytest.raises(RuntimeError, match="CUDA"):
         gpu_bench.build_training_step(tiny, "fp8", "cpu")
+
+
+def test_gemm_amdahl_reads_the_breakdown():
+    import pandas as pd
+
+    from effnotes.unit_scaling.gpu_profile import gemm_amdahl
+
+    table = pd.DataFrame({"category": ["GEMMs", "attention"], "bf16_ms": [60.0, 40.0],
+                          "fp8_ms": [30.0, 40.0]})
+    out = gemm_amdahl(table)
+    assert out["gemm_share"] == pytest.approx(0.6)
+    assert out["gemm_factor"] == pytest.approx(2.0)
+    assert out["predicted_speedup"] == pytest.approx(1 / (0.4 + 0.3))
+    assert out["kernel_time_ratio"] == pytest.approx(100 / 70)
+    with pytest.raises(ValueError, match="GEMMs"):
+        gemm_amdahl(table[table["category"] != "GEMMs"])

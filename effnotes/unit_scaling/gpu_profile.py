@@ -9,7 +9,7 @@ faster, the rest does not). Kernel names differ between GPU generations and libr
 versions, so the categories are a reading of names, and "other" collects what no pattern
 matches. Needs a CUDA device.
 
-Run as ``python -m effnotes.unit_scaling.gpu_profile [--out FILE]``.
+Run as ``python -m effnotes.unit_scaling.gpu_profile [--steps N] [--store]``.
 """
 
 from __future__ import annotations
@@ -90,20 +90,60 @@ def compare_breakdowns(config: ThroughputConfig, *, steps: int = 3,
     return wide.sort_values("bf16_ms", ascending=False)
 
 
+def gemm_amdahl(breakdown: pd.DataFrame) -> dict:
+    """Amdahl's law read off a :func:`compare_breakdowns` table (a frame indexed by category,
+    or its records with a ``category`` column): the GEMMs' share ``p`` of the BF16 step's
+    kernel time, how many times faster they ran in FP8 (``s``), the step speedup those two
+    predict, ``1 / ((1 - p) + p / s)``, the ratio of the arms' total kernel times, and the
+    speedup if the GEMMs had doubled in speed and nothing else had changed."""
+    from effnotes.tradeoff import amdahl_speedup
+
+    table = breakdown if "category" not in breakdown.columns else breakdown.set_index("category")
+    if "GEMMs" not in table.index:
+        raise ValueError(f"the breakdown has no GEMMs row; its categories: {list(table.index)}")
+    bf16_total, fp8_total = table["bf16_ms"].sum(), table["fp8_ms"].sum()
+    share = table.loc["GEMMs", "bf16_ms"] / bf16_total
+    factor = table.loc["GEMMs", "bf16_ms"] / table.loc["GEMMs", "fp8_ms"]
+    return {"gemm_share": float(share), "gemm_factor": float(factor),
+            "predicted_speedup": amdahl_speedup(share, factor),
+            "kernel_time_ratio": float(bf16_total / fp8_total),
+            "speedup_if_gemms_doubled": amdahl_speedup(share, 2.0)}
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Command line: profile both arms at the throughput benchmark's sizes, print the table
+    and, with ``--store``, save it as ``results/unit_scaling/gpu_profile.json``."""
     import argparse
+    import time
+    from dataclasses import asdict
+
+    from effnotes.results import save_result
+    from effnotes.runtime import describe_hardware
 
     parser = argparse.ArgumentParser(prog="python -m effnotes.unit_scaling.gpu_profile",
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=3)
-    parser.add_argument("--out", help="write the table as CSV here")
+    parser.add_argument("--store", action="store_true",
+                        help="write results/unit_scaling/gpu_profile.json")
     args = parser.parse_args(argv)
-    table = compare_breakdowns(ThroughputConfig(), steps=args.steps)
-    print(f"GPU kernel time per step on {torch.cuda.get_device_name()}:")
+    config = ThroughputConfig()
+    device = torch.device("cuda")
+    start = time.perf_counter()
+    table = compare_breakdowns(config, steps=args.steps, device=device)
+    wall = time.perf_counter() - start
+    print(f"GPU kernel time per training step (ms) on {torch.cuda.get_device_name()}:")
     print(table.round(2).to_string())
-    if args.out:
-        table.to_csv(args.out)
+    totals = table[["bf16_ms", "fp8_ms"]].sum()
+    print(f"kernel time: bf16 {totals['bf16_ms']:.1f} ms, fp8 {totals['fp8_ms']:.1f} ms, "
+          f"ratio {totals['bf16_ms'] / totals['fp8_ms']:.3f}")
+    if args.store:
+        data = {"hardware": describe_hardware(device).as_dict(),
+                "breakdown": table.reset_index()}
+        path = save_result("unit_scaling", "gpu_profile", data, profile="gpu",
+                           parameters={**asdict(config), "profiled_steps": args.steps},
+                           wall_time_s=wall, device=device)
+        print(f"stored {path}")
     return 0
 
 
