@@ -154,7 +154,7 @@ register(Chapter(
                "speed_targets": _MADDNESS_TARGETS, "bias_tolerance": 0.1},
         "gpu": {"hidden": 64, "budgets": [1, 2, 4, 8, 16, 32, 64],
                 "lambdas": [0.0, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0], "time_rows": 100000,
-                "time_repeats": 20, "ucr_sets": [], "ucr_codebooks": 16,
+                "time_repeats": 10, "ucr_sets": [], "ucr_codebooks": 16,
                 "tradeoff_shape": [20000, 512, 10], "train_rows": 10000,
                 "bench_shapes": [[10000, 512, 10], [10000, 512, 100], [100000, 512, 10],
                                  [100000, 512, 100]],

@@ -131,6 +131,39 @@ def worker(side: str, cfg: BenchConfig) -> dict:
     return {"rows": rows, "info": info}
 
 
+def _cpu_busy_seconds() -> float | None:
+    """Core-seconds the whole machine has spent busy (from ``/proc/stat``; None elsewhere)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = [float(v) for v in handle.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
+    return (sum(fields[:8]) - idle) / ticks
+
+
+def _children_cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wait_for_quiet(max_load: float = 0.2, timeout_s: float = 60.0) -> float:
+    """Wait (up to ``timeout_s``) until other processes use less than ``max_load`` cores
+    over half a second; return the last load measured (NaN where it cannot be measured)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        before, start = _cpu_busy_seconds(), time.monotonic()
+        if before is None:
+            return float("nan")
+        time.sleep(0.5)
+        load = (_cpu_busy_seconds() - before) / (time.monotonic() - start)
+        if load < max_load or time.monotonic() > deadline:
+            return float(load)
+
+
 def _worker_env(threads: int) -> dict:
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -143,14 +176,19 @@ def run_benchmark(cfg: BenchConfig | None = None) -> dict:
     """Time both sides, each in a fresh process with ``cfg.threads`` threads; return
     ``{"table": DataFrame, "hardware": {...}, "config": {...}}``."""
     cfg = cfg or BenchConfig()
-    results = {}
+    results, other_load = {}, {}
     for side in ("numpy", "numba"):
+        wait_for_quiet()
+        busy, child, start = _cpu_busy_seconds(), _children_cpu_seconds(), time.monotonic()
         proc = subprocess.run([sys.executable, "-m", "effnotes.maddness.bench", "--worker", side,
                                "--config", json.dumps(asdict(cfg))], capture_output=True,
                               text=True, env=_worker_env(cfg.threads), check=False)
         if proc.returncode:
             raise RuntimeError(f"the {side} benchmark process failed:\n{proc.stderr[-3000:]}")
         results[side] = json.loads(proc.stdout.strip().splitlines()[-1])
+        if busy is not None:  # cores kept busy by other processes while this side ran
+            other = (_cpu_busy_seconds() - busy) - (_children_cpu_seconds() - child)
+            other_load[side] = max(0.0, other / (time.monotonic() - start))
     table = pd.DataFrame(results["numpy"]["rows"] + results["numba"]["rows"])
     base = table[table["method"] == "numpy float32 matmul"].set_index(["M", "layout"])
     key = list(zip(table["M"], table["layout"]))
@@ -158,7 +196,8 @@ def run_benchmark(cfg: BenchConfig | None = None) -> dict:
     table["speedup_cold"] = base.loc[key, "cold_ms"].to_numpy() / table["cold_ms"].to_numpy()
     hardware = {"cpu": _cpu_model(), "logical_cores": os.cpu_count(), "threads": cfg.threads,
                 "blas": results["numpy"]["info"]["blas"], "numba": results["numba"]["info"]["numba"],
-                "numpy": np.__version__}
+                "numpy": np.__version__,
+                "other_load_cores": {k: round(v, 3) for k, v in other_load.items()}}
     return {"table": table, "hardware": hardware, "config": asdict(cfg)}
 
 
@@ -172,6 +211,12 @@ def summary_line(result: dict) -> str:
             f"median (cold): " + "; ".join(parts))
 
 
+def other_load_text(result: dict) -> str:
+    """How busy other processes kept the CPU while each side was timed."""
+    load = result["hardware"].get("other_load_cores", {})
+    return ", ".join(f"{side} {value:.2f}" for side, value in load.items()) or "not measured"
+
+
 def format_table(result: dict) -> str:
     table = pd.DataFrame(result["table"])
     hw = result["hardware"]
@@ -180,7 +225,8 @@ def format_table(result: dict) -> str:
     with pd.option_context("display.width", 140, "display.max_columns", 20):
         text = table[cols].round(3).to_string(index=False)
     return (f"{hw['cpu']}, {hw['logical_cores']} logical cores; {hw['threads']} threads for "
-            f"both sides; BLAS: {hw['blas']}; {hw['numba']}\n{text}")
+            f"both sides; BLAS: {hw['blas']}; {hw['numba']}; cores used by other processes "
+            f"while timing: {other_load_text(result)}\n{text}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--shapes", default="10000x512x10,10000x512x100",
                         help="comma-separated NxDxM")
+    parser.add_argument("--store", metavar="NAME",
+                        help="also write the table with provenance to results/maddness/NAME.json")
     parser.add_argument("--worker", choices=("numpy", "numba"), help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -201,8 +249,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads < 1 or args.repeats < 1:
         parser.error("--threads and --repeats must be positive")
     shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
-    result = run_benchmark(BenchConfig(shapes=shapes, threads=args.threads, repeats=args.repeats))
+    start = time.perf_counter()
+    cfg = BenchConfig(shapes=shapes, threads=args.threads, repeats=args.repeats)
+    result = run_benchmark(cfg)
     print(format_table(result))
+    if args.store:
+        from effnotes.results import save_result
+
+        path = save_result("maddness", args.store,
+                           {**result, "summary": summary_line(result)}, profile="bench",
+                           parameters=asdict(cfg), wall_time_s=time.perf_counter() - start)
+        print(f"stored {path}")
     print(summary_line(result))
     return 0
 

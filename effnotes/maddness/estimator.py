@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from effnotes.maddness.hashing import NLEAVES, encode_reference, learn_tree
-from effnotes.maddness.tables import (AGGREGATIONS, QuantizedTables, aggregate_reference,
+from effnotes.maddness.tables import (AGGREGATIONS, aggregate_reference,
                                       averaging_bias, float_tables, group_size, quantize_tables,
                                       reconstruct, ridge_prototypes)
 
