@@ -20,7 +20,7 @@ def data(n=600, d=32, m=5, seed=0):
 
 
 def brute_sse(rows):
-    return ((rows - rows.mean(0)) ** 2).sum()
+    return ((rows - rows.mean(0)) ** 2).sum() if len(rows) else 0.0
 
 
 def test_cumulative_sse_equals_brute_force():
