@@ -1,0 +1,268 @@
+"""Benchmark: MADDNESS's compiled kernels against NumPy's float32 BLAS matmul.
+
+``python -m effnotes.maddness.bench`` times, at the paper's CIFAR-10 shape
+(N=10000, D=512, M=10) and CIFAR-100 shape (M=100), with ``A`` row-major and column-major:
+
+- NumPy ``np.matmul(A, B, out=out)`` in float32 (output preallocated);
+- MADDNESS with its tables prebuilt (as the paper times it): encoding alone, aggregation
+  alone, and both fused per block of rows, output preallocated.
+
+Each side runs in its own process (OpenMP and OpenBLAS thread pools spin after a call and
+would steal each other's core), both with the same number of threads. Each figure is the
+median of ``repeats`` calls, cache-warm (calls back to back) and cache-cold (a buffer twice
+the size of the last-level cache is written before each call). The last line printed gives
+the speedups of fused MADDNESS over NumPy at both shapes and both layouts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from effnotes.runtime import _cpu_model
+
+LAYOUT_NAMES = {"C": "row-major", "F": "column-major"}
+FLUSH_BYTES = 128 * 2**20
+
+
+@dataclass
+class BenchConfig:
+    """What to time: ``shapes`` as (N, D, M), ``threads`` for both sides, ``repeats`` per
+    median, ``ncodebooks``, ``train_rows`` for fitting, ``seed`` for the data."""
+
+    shapes: list[tuple[int, int, int]] = field(
+        default_factory=lambda: [(10000, 512, 10), (10000, 512, 100)])
+    threads: int = 2
+    repeats: int = 30
+    ncodebooks: int = 16
+    train_rows: int = 4000
+    seed: int = 0
+
+
+def synthetic_activations(n: int, d: int, seed: int, rank: int = 32) -> np.ndarray:
+    """Float32 ``(n, d)`` rows like a layer's activations: non-negative, low rank plus noise
+    (fixed by ``seed``, the same in every process)."""
+    rng = np.random.default_rng(seed)
+    basis = rng.normal(size=(rank, d)).astype(np.float32) / np.sqrt(rank)
+    weights = rng.gamma(2.0, 1.0, size=(n, rank)).astype(np.float32)
+    noise = 0.2 * rng.normal(size=(n, d)).astype(np.float32)
+    return np.maximum(weights @ basis + noise, 0).astype(np.float32)
+
+
+def shape_data(shape, seed: int, train_rows: int):
+    """``A_train``, ``A`` (row-major) and ``B`` for one shape; identical in every process."""
+    N, D, M = shape
+    A_all = synthetic_activations(train_rows + N, D, seed)
+    B = np.random.default_rng(seed + 1).normal(size=(D, M)).astype(np.float32)
+    return A_all[:train_rows], np.ascontiguousarray(A_all[train_rows:]), B
+
+
+def _time(fn, repeats: int, cold: bool) -> float:
+    """Median seconds of ``fn()`` over ``repeats`` calls (after two warm-up calls)."""
+    flush = np.ones(FLUSH_BYTES // 8) if cold else None
+    fn()
+    fn()
+    times = []
+    for _ in range(repeats):
+        if cold:
+            flush += 1.0
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+        if cold:
+            time.sleep(0.001)
+    return float(np.median(times))
+
+
+def _blas_info() -> str:
+    from threadpoolctl import threadpool_info
+
+    pools = [f"{p.get('internal_api')} {p.get('version')} ({p.get('num_threads')} threads)"
+             for p in threadpool_info() if p.get("user_api") == "blas"]
+    return "; ".join(pools) or "unknown"
+
+
+def worker(side: str, cfg: BenchConfig) -> dict:
+    """Run one side of the benchmark in this process; return its timings."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(cfg.threads)
+    rows = []
+    info = {"blas": _blas_info()}
+    if side == "numba":
+        import numba
+
+        numba.set_num_threads(cfg.threads)
+        from effnotes.maddness.estimator import Maddness
+
+        info["numba"] = f"numba {numba.__version__}, {numba.get_num_threads()} threads"
+    for shape in cfg.shapes:
+        A_train, A, B = shape_data(shape, cfg.seed, cfg.train_rows)
+        out = np.empty((shape[0], shape[2]), dtype=np.float32)
+        if side == "numba":
+            start = time.perf_counter()
+            est = Maddness(ncodebooks=cfg.ncodebooks).fit(A_train, B)
+            fit_s = time.perf_counter() - start
+            exact = A.astype(np.float64) @ B.astype(np.float64)
+            nmse = float(((est.matmul(A) - exact) ** 2).mean() / exact.var())
+        for layout in ("C", "F"):
+            X = A if layout == "C" else np.asfortranarray(A)
+            if side == "numpy":
+                parts = {"numpy float32 matmul": lambda X=X: np.matmul(X, B, out=out)}
+            else:
+                codes = est.encode(X)
+                parts = {f"maddness {p}": est.runner(X, p, out=out, codes=codes)
+                         for p in ("encode", "aggregate", "fused")}
+            for name, fn in parts.items():
+                rows.append({"N": shape[0], "D": shape[1], "M": shape[2],
+                             "layout": LAYOUT_NAMES[layout], "method": name,
+                             "warm_ms": 1e3 * _time(fn, cfg.repeats, cold=False),
+                             "cold_ms": 1e3 * _time(fn, cfg.repeats, cold=True)})
+                if side == "numba":
+                    rows[-1].update(nmse=nmse, fit_s=fit_s)
+    return {"rows": rows, "info": info}
+
+
+def _cpu_busy_seconds() -> float | None:
+    """Core-seconds the whole machine has spent busy (from ``/proc/stat``; None elsewhere)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = [float(v) for v in handle.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
+    return (sum(fields[:8]) - idle) / ticks
+
+
+def _children_cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wait_for_quiet(max_load: float = 0.2, timeout_s: float = 60.0) -> float:
+    """Wait (up to ``timeout_s``) until other processes use less than ``max_load`` cores
+    over half a second; return the last load measured (NaN where it cannot be measured)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        before, start = _cpu_busy_seconds(), time.monotonic()
+        if before is None:
+            return float("nan")
+        time.sleep(0.5)
+        load = (_cpu_busy_seconds() - before) / (time.monotonic() - start)
+        if load < max_load or time.monotonic() > deadline:
+            return float(load)
+
+
+def _worker_env(threads: int) -> dict:
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "NUMBA_NUM_THREADS"):
+        env[var] = str(threads)
+    return env
+
+
+def run_benchmark(cfg: BenchConfig | None = None) -> dict:
+    """Time both sides, each in a fresh process with ``cfg.threads`` threads; return
+    ``{"table": DataFrame, "hardware": {...}, "config": {...}}``."""
+    cfg = cfg or BenchConfig()
+    results, other_load = {}, {}
+    for side in ("numpy", "numba"):
+        wait_for_quiet()
+        busy, child, start = _cpu_busy_seconds(), _children_cpu_seconds(), time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "effnotes.maddness.bench", "--worker", side,
+                               "--config", json.dumps(asdict(cfg))], capture_output=True,
+                              text=True, env=_worker_env(cfg.threads), check=False)
+        if proc.returncode:
+            raise RuntimeError(f"the {side} benchmark process failed:\n{proc.stderr[-3000:]}")
+        results[side] = json.loads(proc.stdout.strip().splitlines()[-1])
+        if busy is not None:  # cores kept busy by other processes while this side ran
+            other = (_cpu_busy_seconds() - busy) - (_children_cpu_seconds() - child)
+            other_load[side] = max(0.0, other / (time.monotonic() - start))
+    table = pd.DataFrame(results["numpy"]["rows"] + results["numba"]["rows"])
+    base = table[table["method"] == "numpy float32 matmul"].set_index(["M", "layout"])
+    key = list(zip(table["M"], table["layout"]))
+    table["speedup_warm"] = base.loc[key, "warm_ms"].to_numpy() / table["warm_ms"].to_numpy()
+    table["speedup_cold"] = base.loc[key, "cold_ms"].to_numpy() / table["cold_ms"].to_numpy()
+    hardware = {"cpu": _cpu_model(), "logical_cores": os.cpu_count(), "threads": cfg.threads,
+                "blas": results["numpy"]["info"]["blas"], "numba": results["numba"]["info"]["numba"],
+                "numpy": np.__version__,
+                "other_load_cores": {k: round(v, 3) for k, v in other_load.items()}}
+    return {"table": table, "hardware": hardware, "config": asdict(cfg)}
+
+
+def summary_line(result: dict) -> str:
+    """One line: fused MADDNESS's speedup over NumPy float32 at every shape and layout."""
+    table = pd.DataFrame(result["table"])
+    fused = table[table["method"] == "maddness fused"]
+    parts = [f"M={r.M} {r.layout} {r.speedup_warm:.1f}x ({r.speedup_cold:.1f}x cold)"
+             for r in fused.itertuples()]
+    return (f"speedup over numpy float32, {result['hardware']['threads']} threads, cache-warm "
+            f"median (cold): " + "; ".join(parts))
+
+
+def other_load_text(result: dict) -> str:
+    """How busy other processes kept the CPU while each side was timed."""
+    load = result["hardware"].get("other_load_cores", {})
+    return ", ".join(f"{side} {value:.2f}" for side, value in load.items()) or "not measured"
+
+
+def format_table(result: dict) -> str:
+    table = pd.DataFrame(result["table"])
+    hw = result["hardware"]
+    cols = ["N", "D", "M", "layout", "method", "warm_ms", "cold_ms", "speedup_warm",
+            "speedup_cold"]
+    with pd.option_context("display.width", 140, "display.max_columns", 20):
+        text = table[cols].round(3).to_string(index=False)
+    return (f"{hw['cpu']}, {hw['logical_cores']} logical cores; {hw['threads']} threads for "
+            f"both sides; BLAS: {hw['blas']}; {hw['numba']}; cores used by other processes "
+            f"while timing: {other_load_text(result)}\n{text}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m effnotes.maddness.bench",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--shapes", default="10000x512x10,10000x512x100",
+                        help="comma-separated NxDxM")
+    parser.add_argument("--store", metavar="NAME",
+                        help="also write the table with provenance to results/maddness/NAME.json")
+    parser.add_argument("--worker", choices=("numpy", "numba"), help=argparse.SUPPRESS)
+    parser.add_argument("--config", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        cfg = json.loads(args.config)
+        cfg["shapes"] = [tuple(s) for s in cfg["shapes"]]
+        print(json.dumps(worker(args.worker, BenchConfig(**cfg))))
+        return 0
+    if args.threads < 1 or args.repeats < 1:
+        parser.error("--threads and --repeats must be positive")
+    shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
+    start = time.perf_counter()
+    cfg = BenchConfig(shapes=shapes, threads=args.threads, repeats=args.repeats)
+    result = run_benchmark(cfg)
+    print(format_table(result))
+    if args.store:
+        from effnotes.results import save_result
+
+        path = save_result("maddness", args.store,
+                           {**result, "summary": summary_line(result)}, profile="bench",
+                           parameters=asdict(cfg), wall_time_s=time.perf_counter() - start)
+        print(f"stored {path}")
+    print(summary_line(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

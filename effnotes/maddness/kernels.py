@@ -1,0 +1,201 @@
+"""The compiled fast path (numba): encoding and aggregation, apart or fused per row block.
+
+Each kernel is generated as Python source specialised to its constant sizes (number of
+codebooks ``C``, padded output width, rows per block, memory layout of ``A``), then compiled
+once by numba and cached per process. The source follows what makes numba's code fast here:
+
+- a block of rows is encoded from the split columns as contiguous slices (column-major ``A``
+  already has them; row-major ``A`` copies the ``4C`` split values of each row of the block
+  into a small transposed buffer first), so comparisons run as SIMD lanes over rows;
+- the threshold of the node a row is in is chosen with branch-free selects from the 15
+  thresholds held in registers, not loaded through a per-row index;
+- aggregation loads the ``C`` table rows of an output row (``M`` contiguous uint8 entries,
+  padded to a multiple of 16) and combines them in explicitly narrow lanes: pairwise round-up
+  averages truncated to uint8 (``vpavgb``) and uint16 sums; numba would otherwise widen
+  ``uint8 + uint8`` to 64 bits;
+- all index arithmetic is unsigned (``uint64``), so numba emits no negative-index
+  wrap-around and loads stay contiguous;
+- the fused kernel encodes a block and aggregates it at once, so the block's codes stay in L1.
+
+Call :func:`get_kernel` and use :func:`prepare` to lay out the model's arrays.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from effnotes.maddness.tables import group_size
+
+LAYOUTS = ("C", "F")
+PARTS = ("encode", "aggregate", "fused")
+_CACHE: dict[tuple, object] = {}
+_LOCK = threading.Lock()
+
+
+def padded_width(M: int) -> int:
+    """Output width rounded up to a multiple of 16 (one 128-bit vector of uint8)."""
+    return -(-M // 16) * 16
+
+
+def _select_expr(level: int, bits: list[str], first: int, offset: int = 0) -> str:
+    """Nested ternaries choosing threshold ``t{first + i}`` where ``i`` is spelled by
+    ``bits`` (most significant first)."""
+    if level == 0:
+        return f"t{first + offset}"
+    high = _select_expr(level - 1, bits[1:], first, offset + 2 ** (level - 1))
+    low = _select_expr(level - 1, bits[1:], first, offset)
+    return f"({high} if {bits[0]} else {low})"
+
+
+def _encode_lines(layout: str, target: str, indent: str) -> list[str]:
+    """Source lines encoding one block of ``nr`` rows into ``target`` (an expression in ``c``
+    and ``r``)."""
+    out = [
+        "for c in range(NCB):",
+        "    q = 4 * c",
+        "    tb = 15 * c",
+        *[f"    t{i} = thr[tb + {i}]" for i in range(15)],
+    ]
+    if layout == "F":
+        out += [f"    base{s} = dims[q + {s}] * nrows + n0" for s in range(4)]
+    out.append("    for r in range(nr):")
+    if layout == "F":
+        out += [f"        x{s} = np.float32(X[base{s} + np.uint64(r)])" for s in range(4)]
+    else:
+        out += [f"        x{s} = cols[q + {s}, r]" for s in range(4)]
+    bits = ["b0", "b1", "b2", "b3"]
+    for level in range(4):
+        out.append(f"        v{level} = {_select_expr(level, bits[:level], 2**level - 1)}")
+        out.append(f"        b{level} = x{level} > v{level}")
+    out.append(f"        {target} = np.uint8(8 * b0 + 4 * b1 + 2 * b2 + b3)")
+    return [indent + line for line in out]
+
+
+def _gather_lines(indent: str) -> list[str]:
+    """Row-major A: copy the block's split values into ``cols`` (4C, R), transposed."""
+    out = [
+        "for r in range(nr):",
+        "    rowbase = (n0 + np.uint64(r)) * ncols",
+        "    for q in range(NQ):",
+        "        cols[q, r] = np.float32(X[rowbase + dims[q]])",
+    ]
+    return [indent + line for line in out]
+
+
+def _aggregate_lines(C: int, aggregation: str, code_expr: str, indent: str) -> list[str]:
+    """Aggregate row ``r`` of the block from its codes into ``out[n0 + r, :M]``."""
+    out = [f"k{c} = np.uint64({code_expr.format(c=c)}) * np.uint64(MP) + np.uint64({c * 16} * MP)"
+           for c in range(C)]
+    out.append("for m in range(MP):")
+    out.append("    mm = np.uint64(m)")
+    out += [f"    a{c} = lut[k{c} + mm]" for c in range(C)]
+    if aggregation == "sum":
+        out.append("    acc[m] = " + " + ".join(f"np.uint16(a{c})" for c in range(C)))
+    else:
+        U = group_size(C)
+        groups = []
+        for g in range(C // U):
+            names = [f"a{g * U + u}" for u in range(U)]
+            depth = 0
+            while len(names) > 1:
+                nxt = []
+                for p in range(0, len(names), 2):
+                    name = f"g{g}l{depth}p{p // 2}"
+                    out.append(f"    {name} = np.uint8((np.uint16({names[p]}) + "
+                               f"np.uint16({names[p + 1]}) + np.uint16(1)) >> np.uint16(1))")
+                    nxt.append(name)
+                names, depth = nxt, depth + 1
+            groups.append(names[0])
+        out.append("    acc[m] = " + " + ".join(f"np.uint16({g})" for g in groups))
+    out += ["row = n0 + np.uint64(r)",
+            "for m in range(M):",
+            "    out[row, m] = np.float32(acc[m]) * scale + shift"]
+    return [indent + line for line in out]
+
+
+def kernel_source(C: int, M: int, layout: str, part: str, aggregation: str, rows: int) -> str:
+    """The Python source of one kernel (see the module docstring): a serial ``blocks``
+    function over a range of row blocks, and a ``kernel`` that splits the blocks into
+    ``nchunks`` contiguous ranges run in parallel (numba's ``prange``)."""
+    if layout not in LAYOUTS or part not in PARTS:
+        raise ValueError(f"layout must be in {LAYOUTS} and part in {PARTS}")
+    MP = padded_width(M)
+    head = [f"NCB = {C}", f"NQ = {4 * C}", f"M = {M}", f"MP = {MP}", f"R = {rows}", "",
+            "def blocks(X, nrows_i, ncols_i, first, last, dims, thr, lut, scale, shift, codes, out):",
+            "    nrows = np.uint64(nrows_i)",
+            "    ncols = np.uint64(ncols_i)",
+            "    cols = np.empty((NQ, R), dtype=np.float32)",
+            "    block = np.empty((NCB, R), dtype=np.uint8)",
+            "    acc = np.empty(MP, dtype=np.uint16)",
+            "    for blk in range(first, last):",
+            "        n0 = np.uint64(blk) * np.uint64(R)",
+            "        nr = min(R, nrows_i - blk * R)"]
+    body = []
+    ind = " " * 8
+    if part in ("encode", "fused"):
+        if layout == "C":
+            body += _gather_lines(ind)
+        body += _encode_lines(layout, "block[c, r]", ind)
+        if part == "encode":
+            body += [ind + "for r in range(nr):",
+                     ind + "    row = n0 + np.uint64(r)",
+                     ind + "    for c in range(NCB):",
+                     ind + "        codes[row, c] = block[c, r]"]
+    if part in ("aggregate", "fused"):
+        if part == "aggregate":
+            body += [ind + "for r in range(nr):",
+                     ind + "    row = n0 + np.uint64(r)",
+                     ind + "    for c in range(NCB):",
+                     ind + "        block[c, r] = codes[row, c]"]
+        body.append(ind + "for r in range(nr):")
+        body += _aggregate_lines(C, aggregation, "block[{c}, r]", ind + "    ")
+    driver = ["", "def kernel(X, nrows_i, ncols_i, dims, thr, lut, scale, shift, codes, out, nchunks):",
+              "    nblocks = (nrows_i + R - 1) // R",
+              "    for t in prange(nchunks):",
+              "        blocks(X, nrows_i, ncols_i, t * nblocks // nchunks, (t + 1) * nblocks // nchunks,",
+              "               dims, thr, lut, scale, shift, codes, out)"]
+    return "\n".join(head + body + driver) + "\n"
+
+
+def get_kernel(C: int, M: int, layout: str, part: str, aggregation: str = "average",
+               rows: int | None = None):
+    """The compiled kernel for these constants (compiled on first use, then cached).
+
+    Signature: ``kernel(X, N, D, dims, thr, lut, scale, shift, codes, out, nchunks)`` with ``X`` the
+    flattened input (``A.ravel()`` for row-major, ``A.T.ravel()`` for column-major), ``dims``
+    uint64 ``(4C,)``, ``thr`` float32 ``(15C,)``, ``lut`` uint8 ``(C * 16 * MP,)``, ``codes``
+    uint8 ``(N, C)`` (written by ``encode``, read by ``aggregate``, unused by ``fused``),
+    ``out`` float32 ``(N, M)`` (written by ``aggregate`` and ``fused``); ``nchunks``: how
+    many parallel ranges of row blocks (use numba's thread count)."""
+    if rows is None:
+        rows = 64 if layout == "C" else 256
+    key = (C, M, layout, part, aggregation, rows)
+    with _LOCK:
+        if key not in _CACHE:
+            import numba
+
+            namespace = {"np": np, "prange": numba.prange}
+            exec(compile(kernel_source(*key), f"<maddness kernel {key}>", "exec"), namespace)
+            namespace["blocks"] = numba.njit(nogil=True)(namespace["blocks"])
+            _CACHE[key] = numba.njit(parallel=True, nogil=True)(namespace["kernel"])
+        return _CACHE[key]
+
+
+def prepare_tables(lut: np.ndarray) -> np.ndarray:
+    """Pad uint8 tables ``(C, 16, M)`` to ``(C, 16, MP)`` with zeros and flatten them."""
+    C, k, M = lut.shape
+    padded = np.zeros((C, k, padded_width(M)), dtype=np.uint8)
+    padded[:, :, :M] = lut
+    return padded.ravel()
+
+
+def flat_input(A: np.ndarray) -> tuple[np.ndarray, str]:
+    """A contiguous 1-D view of ``A`` and its layout: ``"C"`` (row-major, ``A.ravel()``) or
+    ``"F"`` (column-major, ``A.T.ravel()``). Other layouts are copied to row-major."""
+    if A.flags.c_contiguous:
+        return A.reshape(-1), "C"
+    if A.flags.f_contiguous:
+        return A.T.reshape(-1), "F"
+    return np.ascontiguousarray(A).reshape(-1), "C"

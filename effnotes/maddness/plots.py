@@ -1,0 +1,90 @@
+"""Figures of the MADDNESS chapter (seaborn, the book's theme)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from effnotes.maddness.hashing import learn_tree
+
+
+def plot_toy_tree(X: np.ndarray, ax: plt.Axes | None = None) -> plt.Axes:
+    """Learn one depth-4 tree on 2-D points ``X`` (n, 2) and draw the points coloured by
+    their leaf, with each level's thresholds as segments."""
+    ax = ax or plt.gca()
+    tree = learn_tree(X)
+    palette = sns.color_palette("tab20", 16)
+    ax.scatter(X[:, 0], X[:, 1], c=[palette[c] for c in tree.codes], s=8)
+    lo, hi = X.min(axis=0) - 0.1, X.max(axis=0) + 0.1
+    boxes = [(lo.copy(), hi.copy())]
+    for level in range(4):
+        j = int(tree.split_dims[level])
+        children = []
+        for i, (blo, bhi) in enumerate(boxes):
+            v = tree.thresholds[2**level - 1 + i]
+            if j == 0:
+                ax.plot([v, v], [blo[1], bhi[1]], color="0.2", lw=2.2 - 0.4 * level)
+            else:
+                ax.plot([blo[0], bhi[0]], [v, v], color="0.2", lw=2.2 - 0.4 * level)
+            left_hi, right_lo = bhi.copy(), blo.copy()
+            left_hi[j], right_lo[j] = v, v
+            children += [(blo, left_hi), (right_lo, bhi)]
+        boxes = children
+    ax.set(xlabel="$x_0$", ylabel="$x_1$", title="one tree: 4 levels, 16 buckets")
+    return ax
+
+
+def plot_split_losses(values: np.ndarray, losses: np.ndarray, best: float,
+                      ax: plt.Axes | None = None) -> plt.Axes:
+    """SSE after splitting at each sorted position (``losses`` for the gaps of ``values``)."""
+    ax = ax or plt.gca()
+    mids = (values[:-1] + values[1:]) / 2
+    ax.plot(mids, losses, color="C0")
+    ax.axvline(best, color="C3", linestyle="--", label=f"chosen threshold {best:.2f}")
+    ax.set(xlabel="threshold on the split column", ylabel="SSE of the two halves")
+    ax.legend()
+    return ax
+
+
+def plot_accuracy_curves(frame: pd.DataFrame, y: str, ax: plt.Axes | None = None,
+                         logy: bool = False) -> plt.Axes:
+    """``y`` against budget for every method of an :func:`~effnotes.maddness.accuracy.evaluate`
+    frame."""
+    ax = ax or plt.gca()
+    sns.lineplot(data=frame, x="budget", y=y, hue="method", marker="o", ax=ax)
+    ax.set_xscale("log", base=2)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("codebooks (MADDNESS, PQ, Bolt) or sketch width (RandGauss, PCA)")
+    return ax
+
+
+def plot_tradeoff_frame(frame: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
+    """NMSE against median time for every method and budget (log-log)."""
+    ax = ax or plt.gca()
+    data = frame[frame["method"] != "exact"]
+    sns.lineplot(data=data, x="time_ms", y="nmse", hue="method", marker="o", sort=False,
+                 estimator=None, ax=ax)
+    exact = frame[frame["method"] == "exact"]
+    if len(exact):
+        ax.axvline(float(exact["time_ms"].iloc[0]), color="0.3", linestyle=":",
+                   label="exact (numpy float32)")
+    ax.set(xscale="log", yscale="log", xlabel="time per product (ms)", ylabel="NMSE")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_bench(table: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
+    """Fused MADDNESS speedup over numpy per shape and layout, cache-warm and cache-cold."""
+    ax = ax or plt.gca()
+    fused = table[table["method"] == "maddness fused"].copy()
+    fused["case"] = "M=" + fused["M"].astype(str) + ", " + fused["layout"]
+    long = fused.melt(id_vars="case", value_vars=["speedup_warm", "speedup_cold"],
+                      var_name="cache", value_name="speedup")
+    long["cache"] = long["cache"].str.replace("speedup_", "cache-")
+    sns.barplot(data=long, x="case", y="speedup", hue="cache", ax=ax)
+    ax.axhline(1, color="0.3", lw=1)
+    ax.set(xlabel="", ylabel="speedup over numpy float32 (x)")
+    return ax
