@@ -65,7 +65,8 @@ def prepare_data(params: dict, corpus: TokenizedCorpus | None = None) -> dict:
                               seed=EVAL_MASK_SEED)
     task_train, task_test = area_task(corpus, split, n_classes=params["n_classes"],
                                       seq_len=params["seq_len"])
-    return {"corpus": corpus, "chunks": chunks, "masks": masks, "task_train": task_train,
+    return {"corpus": corpus, "chunks": chunks, "heldout": heldout, "masks": masks,
+            "task_train": task_train,
             "task_test": task_test}
 
 
