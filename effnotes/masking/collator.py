@@ -72,16 +72,20 @@ def mask_tokens(ids: torch.Tensor, rate: float, special: SpecialTokens,
     """
     rate = _check_rate("masking rate", rate)
     _check_ids(ids, special)
+    return _corrupt(ids, rate, special, generator)
+
+
+def _corrupt(ids: torch.Tensor, rate: float, special: SpecialTokens,
+             generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`mask_tokens` without the input checks, and with no host-device synchronisation."""
     u = torch.rand(ids.shape, generator=generator, device=ids.device)
     how = torch.rand(ids.shape, generator=generator, device=ids.device)
     random_ids = torch.randint(special.n_special, special.vocab_size, ids.shape,
                                generator=generator, device=ids.device)
     targets = (u < rate) & ~special.never_masked(ids)
     labels = torch.where(targets, ids, torch.full_like(ids, IGNORE))
-    inputs = ids.clone()
-    inputs[targets & (how < 0.8)] = special.mask
-    swap = targets & (how >= 0.8) & (how < 0.9)
-    inputs[swap] = random_ids[swap]
+    inputs = torch.where(targets & (how < 0.8), torch.full_like(ids, special.mask), ids)
+    inputs = torch.where(targets & (how >= 0.8) & (how < 0.9), random_ids, inputs)
     return inputs, labels
 
 
@@ -90,16 +94,19 @@ class MaskingCollator:
 
     ``collator(ids, step)`` masks batch ``step`` of ``total_steps`` at rate
     ``schedule.rate(step / total_steps)`` and returns ``(inputs, labels, rate)``. Its draws
-    come from its own generator seeded with ``seed``, on ``device``.
+    come from its own generator seeded with ``seed``, on ``device``. With ``check_ids=False``
+    the batches are not checked (for a caller that checked all its data beforehand: the
+    check costs a host-device synchronisation per batch on a GPU).
     """
 
     def __init__(self, schedule: MaskingSchedule, special: SpecialTokens, total_steps: int, *,
-                 seed: int = 0, device: torch.device | str = "cpu") -> None:
+                 seed: int = 0, device: torch.device | str = "cpu", check_ids: bool = True) -> None:
         if not isinstance(schedule, MaskingSchedule):
             raise TypeError(f"schedule must be a MaskingSchedule, got {type(schedule).__name__}")
         if total_steps < 1:
             raise ValueError(f"total_steps must be positive, got {total_steps}")
         self.schedule, self.special, self.total_steps = schedule, special, int(total_steps)
+        self.check_ids = check_ids
         self.generator = torch.Generator(device=torch.device(device))
         self.generator.manual_seed(int(seed))
 
@@ -110,7 +117,9 @@ class MaskingCollator:
 
     def __call__(self, ids: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor, float]:
         rate = self.rate_at(step)
-        inputs, labels = mask_tokens(ids, rate, self.special, self.generator)
+        if self.check_ids:
+            _check_ids(ids, self.special)
+        inputs, labels = _corrupt(ids, rate, self.special, self.generator)
         return inputs, labels, rate
 
 

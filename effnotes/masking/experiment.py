@@ -36,7 +36,8 @@ EVAL_MASK_SEED = 12345
 def model_config(params: dict, vocab_size: int) -> EncoderConfig:
     return EncoderConfig(vocab_size=vocab_size, max_len=params["seq_len"],
                          d_model=params["d_model"], n_layers=params["n_layers"],
-                         n_heads=params["n_heads"], d_ff=params["d_ff"])
+                         n_heads=params["n_heads"], d_ff=params["d_ff"],
+                         dropout=params["dropout"])
 
 
 def pretrain_config(params: dict) -> PretrainConfig:

@@ -68,6 +68,15 @@ def heldout_loss(model: MaskedLanguageModel, masks: FrozenMasks, batch_size: int
     return total / count
 
 
+def trace_frame(rates: list[float], counts: list[torch.Tensor]) -> pd.DataFrame:
+    """Per-step trace from the scheduled ``rates`` and the device tensors ``counts`` (each
+    ``(targets, maskable tokens, training loss)``), gathered to the host once."""
+    table = torch.stack(counts).cpu().numpy() if counts else np.zeros((0, 3))
+    return pd.DataFrame({"step": np.arange(len(rates)), "rate": rates,
+                         "targets": table[:, 0].astype(np.int64),
+                         "maskable": table[:, 1].astype(np.int64), "train_loss": table[:, 2]})
+
+
 @dataclass
 class PretrainResult:
     """A finished run: the ``model``, its held-out ``curve`` (step, heldout_loss) and per-step
@@ -96,6 +105,8 @@ def pretrain(chunks: torch.Tensor, eval_masks: FrozenMasks, schedule: MaskingSch
     if model_config.vocab_size != special.vocab_size:
         raise ValueError(f"model vocab_size {model_config.vocab_size} differs from the "
                          f"tokeniser's {special.vocab_size}")
+    if int(chunks.min()) < 0 or int(chunks.max()) >= special.vocab_size:
+        raise ValueError(f"chunk token ids must lie in [0, {special.vocab_size})")
     if chunks.shape[0] < config.batch_size:
         raise ValueError(f"{chunks.shape[0]} chunks are fewer than one batch of {config.batch_size}")
     torch.manual_seed(init_seed)
@@ -107,24 +118,26 @@ def pretrain(chunks: torch.Tensor, eval_masks: FrozenMasks, schedule: MaskingSch
     warmup = int(config.warmup_fraction * config.steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: schedule_multiplier("linear", min(s, config.steps - 1), config.steps, warmup))
-    collator = MaskingCollator(schedule, special, config.steps, seed=mask_seed, device=device)
+    collator = MaskingCollator(schedule, special, config.steps, seed=mask_seed, device=device,
+                               check_ids=False)
     order = np.random.default_rng(data_seed)
     chunks = chunks.to(device)
     masks = eval_masks.to(device)
     per_epoch = chunks.shape[0] // config.batch_size
     eval_steps = set(config.eval_steps())
-    curve, trace = [], []
+    curve, rates, counts = [], [], []
     train_time = 0.0
     permutation = None
     model.train()
+    synchronize(device)
+    mark = time.perf_counter()  # training time runs from here to each evaluation
     for step in tqdm(range(config.steps), desc=description or schedule.label, disable=not progress,
                      leave=False):
-        synchronize(device)
-        start = time.perf_counter()
         if step % per_epoch == 0:
             permutation = torch.from_numpy(order.permutation(chunks.shape[0])).to(device)
         rows = permutation[(step % per_epoch) * config.batch_size:][: config.batch_size]
-        inputs, labels, rate = collator(chunks[rows], step)
+        batch = chunks[rows]
+        inputs, labels, rate = collator(batch, step)
         loss = model.mlm_loss(inputs, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -132,13 +145,15 @@ def pretrain(chunks: torch.Tensor, eval_masks: FrozenMasks, schedule: MaskingSch
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
         scheduler.step()
-        synchronize(device)
-        train_time += time.perf_counter() - start
-        trace.append((step, rate, int((labels != IGNORE).sum()),
-                      int((~special.never_masked(chunks[rows])).sum()), float(loss.detach())))
+        rates.append(rate)  # the counts stay on the device until the run ends (no sync)
+        counts.append(torch.stack([(labels != IGNORE).sum().float(),
+                                   (~special.never_masked(batch)).sum().float(), loss.detach()]))
         if step + 1 in eval_steps:
+            synchronize(device)
+            train_time += time.perf_counter() - mark
             curve.append((step + 1, heldout_loss(model, masks)))
+            mark = time.perf_counter()
     return PretrainResult(
         model, pd.DataFrame(curve, columns=["step", "heldout_loss"]),
-        pd.DataFrame(trace, columns=["step", "rate", "targets", "maskable", "train_loss"]),
+        trace_frame(rates, counts),
         train_time)
