@@ -162,6 +162,12 @@ def small_corpus():
 
 def test_prepared_corpus_round_trips_through_a_checked_file(small_corpus, tmp_path, monkeypatch):
     assert small_corpus.vocab_size <= 80 and len(small_corpus) == 120
+    from tokenizers import Tokenizer
+
+    vocab = Tokenizer.from_str(small_corpus.tokenizer_json).get_vocab()
+    by_id = sorted(vocab, key=vocab.get)
+    assert by_id[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    assert by_id[5:] == sorted(by_id[5:]), "ids are numbered in a fixed order (reproducible)"
     path = save_corpus(small_corpus, tmp_path / "corpus.npz")
     back = load_corpus(path)
     assert np.array_equal(back.ids, small_corpus.ids) and back.sources == small_corpus.sources

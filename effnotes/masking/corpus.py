@@ -83,7 +83,12 @@ class TokenizedCorpus:
 
 def train_tokenizer(corpus: TextCorpus, vocab_size: int):
     """A lower-casing WordPiece tokeniser (a ``tokenizers.Tokenizer``) trained on ``corpus``,
-    with :data:`SPECIAL_TOKENS` as ids 0-4. Needs the ``tokenizers`` package."""
+    with :data:`SPECIAL_TOKENS` as ids 0-4. Needs the ``tokenizers`` package.
+
+    The trainer picks the same vocabulary every time but numbers it differently from one
+    process to the next (ties are broken in hash order). WordPiece splits words by the
+    longest match in the vocabulary, so the ids are renumbered in a fixed order (special
+    tokens, then the rest sorted) and the same corpus always gives the same token ids."""
     if not isinstance(corpus, TextCorpus):
         raise TypeError(f"corpus must be a TextCorpus, got {type(corpus).__name__}")
     if vocab_size <= len(SPECIAL_TOKENS):
@@ -94,13 +99,20 @@ def train_tokenizer(corpus: TextCorpus, vocab_size: int):
         raise ImportError(
             "training the tokeniser needs the 'tokenizers' package; without it, point "
             f"${CORPUS_ENV} at a corpus file made by `python -m effnotes.masking.corpus`") from None
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.decoder = decoders.WordPiece()
+    def configured(model):
+        tokenizer = Tokenizer(model)
+        tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+        tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tokenizer.decoder = decoders.WordPiece()
+        return tokenizer
+
+    trained = configured(models.WordPiece(unk_token="[UNK]"))
     trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
                                         show_progress=False)
-    tokenizer.train_from_iterator((d.text for d in corpus.documents), trainer)
+    trained.train_from_iterator((d.text for d in corpus.documents), trainer)
+    ordinary = sorted(set(trained.get_vocab()) - set(SPECIAL_TOKENS))
+    vocab = {token: i for i, token in enumerate([*SPECIAL_TOKENS, *ordinary])}
+    tokenizer = configured(models.WordPiece(vocab=vocab, unk_token="[UNK]"))
     for i, token in enumerate(SPECIAL_TOKENS):
         assert tokenizer.token_to_id(token) == i, token
     return tokenizer
