@@ -130,7 +130,7 @@ register(Chapter(
                 "vocab_size": 4096, "seq_len": 128, "d_model": 256, "n_layers": 4, "n_heads": 4,
                 "d_ff": 1024, "dropout": 0.1, "steps": 1200, "batch_size": 64, "lr": 1e-3,
                 "eval_every": 40,
-                "n_eval": 1024, "n_classes": 8, "n_boot": 5000, "min_speedup": 1.1,
+                "n_eval": 400, "n_classes": 8, "n_boot": 5000, "min_speedup": 1.1,
                 "rate_tolerance": 0.005, "strict_claims": True, "torch_threads": 4, "device": "cuda"},
     },
 ))

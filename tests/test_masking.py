@@ -328,3 +328,22 @@ def test_headline_numbers_read_live_and_stored_results_alike(stored_smoke):
     numbers = headline_numbers(stored_smoke["data"], n_boot=200)
     assert np.isfinite(numbers["unigram loss (nats)"])
     assert "constant-0.15: probe accuracy" in numbers.index
+
+
+def test_experiment_runs_from_a_corpus_file_without_tokenizers(small_corpus, tmp_path, monkeypatch):
+    """The GPU machine has no ``tokenizers``: a prepared corpus file must be all it needs."""
+    import sys
+
+    from effnotes.masking.experiment import run_profile
+
+    path = save_corpus(small_corpus, tmp_path / "corpus.npz")
+    monkeypatch.setitem(sys.modules, "tokenizers", None)  # any import of it now fails
+    monkeypatch.setenv(CORPUS_ENV, str(path))
+    with pytest.raises(ImportError, match=CORPUS_ENV):
+        prepare_corpus(TextCorpus((Document("a", "some text here"),)), vocab_size=50)
+    params = get_chapter("masking_schedules").parameters("smoke")
+    params.update(vocab_size=small_corpus.vocab_size, n_classes=3, n_eval=8, seq_len=16,
+                  steps=6, eval_every=3, seeds=2, batch_size=8)
+    result = run_profile(params)
+    assert len(result["runs"]) == 2 * len(params["arms"])
+    assert result["corpus"]["n_documents"] == len(small_corpus)
