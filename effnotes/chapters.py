@@ -157,6 +157,33 @@ register(Chapter(
 ))
 
 register(Chapter(
+    name="masking_schedules",
+    title="Dynamic masking-rate schedules for MLM pretraining",
+    notebook="masking_schedules.ipynb",
+    paper="Ankner, Saphra, Blalock, Frankle & Leavitt, EACL 2024",
+    profiles={
+        "smoke": {"seeds": 2, "arms": ["constant-0.15", "linear-0.30-0.15", "linear-0.15-0.30"],
+                  "vocab_size": 512, "seq_len": 16, "d_model": 16, "n_layers": 1, "n_heads": 2,
+                  "d_ff": 32, "dropout": 0.0, "steps": 30, "batch_size": 16, "lr": 5e-3, "eval_every": 10,
+                  "n_eval": 64, "n_classes": 4, "n_boot": 200, "min_speedup": 1.1,
+                  "rate_tolerance": 0.03, "strict_claims": False, "torch_threads": 1, "device": "cpu"},
+        "ci": {"seeds": 3, "arms": ["constant-0.15", "constant-0.30", "linear-0.30-0.15",
+                                    "linear-0.15-0.30"],
+               "vocab_size": 1024, "seq_len": 32, "d_model": 64, "n_layers": 2, "n_heads": 2,
+               "d_ff": 128, "dropout": 0.0, "steps": 500, "batch_size": 64, "lr": 5e-3, "eval_every": 25,
+               "n_eval": 256, "n_classes": 8, "n_boot": 2000, "min_speedup": 1.1,
+               "rate_tolerance": 0.005, "strict_claims": True, "torch_threads": 2, "device": "cpu"},
+        "gpu": {"seeds": 5, "arms": ["constant-0.15", "constant-0.30", "linear-0.30-0.15",
+                                     "linear-0.15-0.30", "cosine-0.30-0.15"],
+                "vocab_size": 4096, "seq_len": 128, "d_model": 256, "n_layers": 4, "n_heads": 4,
+                "d_ff": 1024, "dropout": 0.1, "steps": 1200, "batch_size": 64, "lr": 1e-3,
+                "eval_every": 40,
+                "n_eval": 400, "n_classes": 8, "n_boot": 5000, "min_speedup": 1.1,
+                "rate_tolerance": 0.005, "strict_claims": True, "torch_threads": 4, "device": "cuda"},
+    },
+))
+
+register(Chapter(
     name="cyclic_tradeoff",
     title="Tradeoff curves from one run: multiplicative cyclic learning rates",
     notebook="cyclic_tradeoff.ipynb",

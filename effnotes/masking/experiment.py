@@ -1,0 +1,175 @@
+"""The chapter's whole experiment as one call, for running a profile without Jupyter.
+
+``python -m effnotes.masking.experiment --profile gpu --store`` pretrains every arm (a
+masking schedule) with every seed, probes each model on the downstream task, and stores
+the outcome as ``results/masking_schedules/<profile>.json`` with provenance. It needs
+torch, numpy, pandas and scikit-learn; on a machine without ``tokenizers`` set
+``$EFFNOTES_MASKING_CORPUS`` to a corpus file made by ``python -m effnotes.masking.corpus``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pandas as pd
+import torch
+
+from effnotes.masking.analysis import arm_summary, mean_interval, schedule_speedup, verdict
+from effnotes.masking.collator import IGNORE, frozen_eval_masks
+from effnotes.masking.corpus import TokenizedCorpus, corpus_for
+from effnotes.masking.data import area_task, pack_chunks, split_documents
+from effnotes.masking.model import EncoderConfig, MaskedLanguageModel
+from effnotes.masking.pretrain import PretrainConfig, pretrain
+from effnotes.masking.probe import majority_accuracy, probe_accuracy
+from effnotes.masking.schedules import parse_schedule
+from effnotes.profile_runner import profile_main
+from effnotes.results import as_frame
+from effnotes.runtime import choose_device, describe_hardware, torch_threads
+
+CHAPTER = "masking_schedules"
+BASELINE, DECREASING, INCREASING = "constant-0.15", "linear-0.30-0.15", "linear-0.15-0.30"
+#: Seed of the frozen evaluation masks, shared by every arm and every seed.
+EVAL_MASK_SEED = 12345
+
+
+def model_config(params: dict, vocab_size: int) -> EncoderConfig:
+    return EncoderConfig(vocab_size=vocab_size, max_len=params["seq_len"],
+                         d_model=params["d_model"], n_layers=params["n_layers"],
+                         n_heads=params["n_heads"], d_ff=params["d_ff"],
+                         dropout=params["dropout"])
+
+
+def pretrain_config(params: dict) -> PretrainConfig:
+    return PretrainConfig(steps=params["steps"], batch_size=params["batch_size"], lr=params["lr"],
+                          eval_every=params["eval_every"])
+
+
+def unigram_loss(chunks: torch.Tensor, labels: torch.Tensor, vocab_size: int) -> float:
+    """Cross-entropy (nats) of the held-out targets under the training chunks' token
+    frequencies (add-one smoothed): the loss of a model that ignores the context."""
+    counts = torch.bincount(chunks.flatten(), minlength=vocab_size).double() + 1.0
+    log_p = torch.log(counts / counts.sum())
+    targets = labels[labels != IGNORE]
+    return float(-log_p[targets].mean())
+
+
+def prepare_data(params: dict, corpus: TokenizedCorpus | None = None) -> dict:
+    """Corpus, chunks, frozen evaluation masks and the probe's task for a profile."""
+    corpus = corpus or corpus_for(params["vocab_size"])
+    split = split_documents(corpus, heldout_fraction=0.1, seed=0)
+    chunks = pack_chunks(corpus, split.train, params["seq_len"])
+    heldout = pack_chunks(corpus, split.heldout, params["seq_len"])
+    if heldout.shape[0] < params["n_eval"]:
+        raise ValueError(f"only {heldout.shape[0]} held-out chunks, fewer than n_eval={params['n_eval']}")
+    masks = frozen_eval_masks(heldout[: params["n_eval"]], corpus.special, rate=0.15,
+                              seed=EVAL_MASK_SEED)
+    task_train, task_test = area_task(corpus, split, n_classes=params["n_classes"],
+                                      seq_len=params["seq_len"])
+    return {"corpus": corpus, "chunks": chunks, "heldout": heldout, "masks": masks,
+            "task_train": task_train,
+            "task_test": task_test}
+
+
+def run_profile(params: dict, *, progress: bool = False, data: dict | None = None) -> dict:
+    """Pretrain every arm with every seed and probe each model, with ``params`` (a profile's
+    parameters from the registry); return plain data ready to store."""
+    device = choose_device(params["device"])
+    data = data or prepare_data(params)
+    corpus, chunks, masks = data["corpus"], data["chunks"], data["masks"]
+    schedules = [parse_schedule(spec) for spec in params["arms"]]
+    names = [s.name for s in schedules]
+    for required in (BASELINE, DECREASING, INCREASING):
+        if required not in names:
+            raise ValueError(f"the arms must include {required!r}; got {names}")
+    mconfig, pconfig = model_config(params, corpus.vocab_size), pretrain_config(params)
+    threads = params["torch_threads"]
+    curves, runs, untrained = [], [], []
+    with torch_threads(threads) if threads else contextlib.nullcontext():
+        hardware = describe_hardware(device).as_dict()
+        for seed in range(params["seeds"]):
+            torch.manual_seed(seed)
+            fresh = MaskedLanguageModel(mconfig).to(device)
+            untrained.append({"seed": seed, "probe_accuracy": probe_accuracy(
+                fresh, data["task_train"], data["task_test"], seed=seed)})
+            for schedule in schedules:
+                result = pretrain(chunks, masks, schedule, corpus.special, mconfig, pconfig,
+                                  init_seed=seed, data_seed=seed, mask_seed=seed, device=device,
+                                  progress=progress, description=f"{schedule.label}, seed {seed}")
+                curves.append(result.curve.assign(arm=schedule.name, seed=seed))
+                trace = result.trace
+                runs.append({
+                    "arm": schedule.name, "label": schedule.label, "seed": seed,
+                    "final_loss": float(result.curve["heldout_loss"].iloc[-1]),
+                    "scheduled_rate": float(trace["rate"].mean()),
+                    "target_share": float(trace["targets"].sum() / trace["maskable"].sum()),
+                    "targets": int(trace["targets"].sum()),
+                    "train_time_s": result.train_time_s,
+                    "probe_accuracy": probe_accuracy(result.model, data["task_train"],
+                                                     data["task_test"], seed=seed),
+                })
+    return {
+        "hardware": hardware,
+        "corpus": {"n_documents": len(corpus), "n_tokens": corpus.n_tokens,
+                   "vocab_size": corpus.vocab_size, "n_chunks": int(chunks.shape[0]),
+                   "n_eval_chunks": int(masks.inputs.shape[0]), "eval_targets": masks.n_targets,
+                   "eval_checksum": masks.checksum(),
+                   "classes": list(data["task_train"].classes),
+                   "n_probe_train": int(len(data["task_train"].labels)),
+                   "n_probe_test": int(len(data["task_test"].labels))},
+        "unigram_loss": unigram_loss(chunks, masks.labels, corpus.vocab_size),
+        "majority_accuracy": majority_accuracy(data["task_train"], data["task_test"]),
+        "curves": pd.concat(curves, ignore_index=True)[["arm", "seed", "step", "heldout_loss"]],
+        "runs": pd.DataFrame(runs),
+        "untrained": pd.DataFrame(untrained),
+    }
+
+
+def analyse(result: dict, *, n_boot: int = 2000, min_speedup: float = 1.1) -> dict:
+    """Speedups, loss and probe summaries and the verdict of a :func:`run_profile` result,
+    live (frames) or read back from JSON (lists of records)."""
+    curves, runs = as_frame(result["curves"]), as_frame(result["runs"])
+    arms = list(dict.fromkeys(runs["arm"]))
+    speedups = {arm: schedule_speedup(curves, BASELINE, arm, n_boot=n_boot)
+                for arm in arms if arm != BASELINE}
+    losses = arm_summary(runs, "final_loss", BASELINE)
+    probes = arm_summary(runs, "probe_accuracy", BASELINE)
+    wide = runs.pivot_table(index="seed", columns="arm", values="final_loss")
+    direction = mean_interval(wide[DECREASING] - wide[INCREASING])
+    untrained = as_frame(result["untrained"])["probe_accuracy"]
+    return {"speedups": speedups, "losses": losses, "probes": probes, "direction": direction,
+            "untrained_probe": mean_interval(untrained) if len(untrained) > 1 else
+            (float(untrained.mean()),) * 3,
+            "verdict": verdict(speedups[DECREASING], direction, min_speedup=min_speedup)}
+
+
+def headline_numbers(result: dict, n_boot: int = 2000) -> pd.Series:
+    """The chapter's headline figures, so two runs (CPU live, GPU stored) sit side by side."""
+    analysis = analyse(result, n_boot=n_boot)
+    s = analysis["speedups"][DECREASING]
+    numbers = {"speedup 30→15 over constant 15% (x)": s.speedup,
+               "speedup, 95% CI low": s.low, "speedup, 95% CI high": s.high,
+               "final loss 30→15 − 15→30 (nats)": analysis["direction"][0],
+               "unigram loss (nats)": result["unigram_loss"],
+               "probe accuracy, untrained encoder": analysis["untrained_probe"][0],
+               "probe accuracy, majority class": result["majority_accuracy"]}
+    for arm, row in analysis["losses"].iterrows():
+        numbers[f"{arm}: final held-out loss"] = row["mean"]
+    for arm, row in analysis["probes"].iterrows():
+        numbers[f"{arm}: probe accuracy"] = row["mean"]
+        numbers[f"{arm}: probe accuracy CI low"] = row["low"]
+        numbers[f"{arm}: probe accuracy CI high"] = row["high"]
+    return pd.Series(numbers, dtype=float)
+
+
+def _report(data: dict, params: dict) -> None:
+    with pd.option_context("display.width", 120):
+        print(headline_numbers(data, n_boot=params["n_boot"]).round(4).to_string())
+
+
+def main(argv: list[str] | None = None) -> int:
+    return profile_main(CHAPTER, run_profile, _report, argv, description=__doc__)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
