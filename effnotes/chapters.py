@@ -176,7 +176,7 @@ register(Chapter(
         "gpu": {"seeds": 5, "arms": ["constant-0.15", "constant-0.30", "linear-0.30-0.15",
                                      "linear-0.15-0.30", "cosine-0.30-0.15"],
                 "vocab_size": 4096, "seq_len": 128, "d_model": 256, "n_layers": 4, "n_heads": 4,
-                "d_ff": 1024, "dropout": 0.1, "steps": 1200, "batch_size": 64, "lr": 1e-3,
+                "d_ff": 1024, "dropout": 0.1, "steps": 700, "batch_size": 64, "lr": 1e-3,
                 "eval_every": 40,
                 "n_eval": 400, "n_classes": 8, "n_boot": 5000, "min_speedup": 1.1,
                 "rate_tolerance": 0.005, "strict_claims": True, "torch_threads": 4, "device": "cuda"},
