@@ -72,3 +72,13 @@ def test_readme_python_example_is_true(repo_root):
     exec(example.replace("speedup_at(base, new, 0.93)", "result = speedup_at(base, new, 0.93)"), namespace)
     claimed = float(re.search(r"speedup_at\(base, new, 0\.93\)\s+# ([0-9.]+)", example).group(1))
     assert abs(namespace["result"] - claimed) < 1e-9
+
+
+def test_readme_maddness_example_is_true(repo_root):
+    readme = (repo_root / "README.md").read_text()
+    example = readme.split("MADDNESS reads like")[1].split("```python")[1].split("```")[0]
+    last = example.strip().splitlines()[-1]
+    claimed = float(re.search(r"# ([0-9.]+):", last).group(1))
+    namespace = {}
+    exec(example.replace(last, "result = " + last.split("#")[0]), namespace)
+    assert abs(namespace["result"] - claimed) < 0.005
