@@ -54,11 +54,15 @@ def _check_name(kind: str, value: str) -> str:
 
 
 def git_commit(root: Path | None = None) -> str:
-    """The current commit of the repository at ``root`` ("+dirty" if it has changes). Outside
-    a git checkout (a copy of the tree sent to a GPU machine, say) it is the value of
-    ``$EFFNOTES_GIT_COMMIT`` if the caller set one, else ``"unknown"``."""
+    """The commit a result comes from: ``$EFFNOTES_GIT_COMMIT`` when the caller set it (a copy
+    of the tree sent to another machine may carry a stale ``.git``, so the caller's word wins),
+    else the current commit of the repository at ``root`` ("+dirty" if it has changes), else
+    ``"unknown"`` outside a git checkout."""
+    stated = os.environ.get(COMMIT_ENV)
+    if stated:
+        return stated
     root = root or repository_root()
-    fallback = os.environ.get(COMMIT_ENV, "unknown")
+    fallback = "unknown"
     if not (root / ".git").exists():
         return fallback
     try:

@@ -66,8 +66,12 @@ def test_git_commit_outside_a_checkout(tmp_path, monkeypatch):
     assert results.git_commit(tmp_path) == "abc123"
 
 
-def test_git_commit_in_this_checkout(repo_root):
+def test_git_commit_in_this_checkout(repo_root, monkeypatch):
     if not (repo_root / ".git").exists():
         pytest.skip("not a git checkout")
+    monkeypatch.delenv(results.COMMIT_ENV, raising=False)
     commit = results.git_commit(repo_root)
     assert len(commit.removesuffix("+dirty")) == 40
+    # a stated commit wins over the checkout's own (a copied tree may carry a stale .git)
+    monkeypatch.setenv(results.COMMIT_ENV, "abc123")
+    assert results.git_commit(repo_root) == "abc123"
