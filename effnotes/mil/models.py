@@ -88,6 +88,36 @@ class _Standardiser:
         return (x - self.mean_) / self.std_
 
 
+def _train_balanced(network: nn.Module, x: torch.Tensor, y: torch.Tensor, config: "TrainConfig",
+                    *, half: int, steps: int, generator: torch.Generator,
+                    logits=lambda out: out) -> list[float]:
+    """Adam on ``BCEWithLogitsLoss`` for ``config.epochs`` epochs of ``steps`` rebalanced
+    batches: ``half`` rows drawn (with replacement, from ``generator``) among the positives of
+    ``y`` and ``half`` among the negatives. ``x`` holds one row per labelled item (instances or
+    bags) and ``logits`` picks the logits from the network's output. Returns the mean loss per
+    epoch."""
+    positive = torch.nonzero(y == 1).flatten().cpu()
+    negative = torch.nonzero(y == 0).flatten().cpu()
+    optimiser = torch.optim.Adam(network.parameters(), lr=config.lr,
+                                 weight_decay=config.weight_decay)
+    loss_fn = nn.BCEWithLogitsLoss()
+    losses = []
+    network.train()
+    for _ in range(config.epochs):
+        total = 0.0
+        for _ in range(steps):
+            idx = torch.cat([positive[torch.randint(len(positive), (half,), generator=generator)],
+                             negative[torch.randint(len(negative), (half,), generator=generator)]])
+            idx = idx.to(x.device)
+            loss = loss_fn(logits(network(x[idx])), y[idx])
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total += loss.item()
+        losses.append(total / steps)
+    return losses
+
+
 class InstanceMIL:
     """Instance-label MIL (the paper's training): ``InstanceMIL("dense").fit(bags, labels)``,
     then ``instance_scores(bags)`` (probabilities ``(n_patients, n_instances)``) and
@@ -109,29 +139,12 @@ class InstanceMIL:
         x = torch.as_tensor(self.scaler_(bags).reshape(-1, bags.shape[-1]), device=self.device)
         y = torch.as_tensor(np.repeat(np.asarray(labels), bags.shape[1]), dtype=torch.float32,
                             device=self.device)
-        positive = torch.nonzero(y == 1).flatten().cpu()
-        negative = torch.nonzero(y == 0).flatten().cpu()
         self.network_ = instance_network(self.arch, bags.shape[-1], cfg.hidden,
                                          cfg.channels).to(self.device)
-        optimiser = torch.optim.Adam(self.network_.parameters(), lr=cfg.lr,
-                                     weight_decay=cfg.weight_decay)
-        loss_fn = nn.BCEWithLogitsLoss()
-        half = cfg.batch_size // 2
-        steps = max(1, len(y) // cfg.batch_size)
-        self.losses_ = []
-        self.network_.train()
-        for _ in range(cfg.epochs):
-            total = 0.0
-            for _ in range(steps):  # rebalanced: half positive-patient, half negative instances
-                idx = torch.cat([positive[torch.randint(len(positive), (half,), generator=generator)],
-                                 negative[torch.randint(len(negative), (half,), generator=generator)]])
-                idx = idx.to(self.device)
-                loss = loss_fn(self.network_(x[idx]), y[idx])
-                optimiser.zero_grad(set_to_none=True)
-                loss.backward()
-                optimiser.step()
-                total += loss.item()
-            self.losses_.append(total / steps)
+        # rebalanced: half positive-patient, half negative-patient instances per batch
+        self.losses_ = _train_balanced(self.network_, x, y, cfg, half=cfg.batch_size // 2,
+                                       steps=max(1, len(y) // cfg.batch_size),
+                                       generator=generator)
         return self
 
     def _check_fitted(self) -> None:
@@ -194,28 +207,11 @@ class AttentionMIL:
         self.scaler_ = _Standardiser().fit(bags)
         x = torch.as_tensor(self.scaler_(bags), device=self.device)
         y = torch.as_tensor(np.asarray(labels), dtype=torch.float32, device=self.device)
-        positive = torch.nonzero(y == 1).flatten().cpu()
-        negative = torch.nonzero(y == 0).flatten().cpu()
         self.network_ = _GatedAttention(bags.shape[-1], cfg.channels).to(self.device)
-        optimiser = torch.optim.Adam(self.network_.parameters(), lr=cfg.lr,
-                                     weight_decay=cfg.weight_decay)
-        loss_fn = nn.BCEWithLogitsLoss()
-        half = max(1, self.bags_per_batch // 2)
-        steps = max(1, len(y) // self.bags_per_batch)
-        self.losses_ = []
-        self.network_.train()
-        for _ in range(cfg.epochs):
-            total = 0.0
-            for _ in range(steps):
-                idx = torch.cat([positive[torch.randint(len(positive), (half,), generator=generator)],
-                                 negative[torch.randint(len(negative), (half,), generator=generator)]])
-                idx = idx.to(self.device)
-                loss = loss_fn(self.network_(x[idx])[0], y[idx])
-                optimiser.zero_grad(set_to_none=True)
-                loss.backward()
-                optimiser.step()
-                total += loss.item()
-            self.losses_.append(total / steps)
+        self.losses_ = _train_balanced(self.network_, x, y, cfg,
+                                       half=max(1, self.bags_per_batch // 2),
+                                       steps=max(1, len(y) // self.bags_per_batch),
+                                       generator=generator, logits=lambda out: out[0])
         return self
 
     @torch.no_grad()
