@@ -219,11 +219,17 @@ def test_layer_sensitivity_and_inference_timing(tiny_split):
         layer_sensitivity(model, val, method="taylor")
     pruned = copy.deepcopy(model)
     prune_model(pruned, "global_magnitude", 4)
-    timing = inference_speedup(model, pruned, (1, 8, 8), batch=64, min_run_time=0.05, rounds=2)
+    timing = inference_speedup(model, pruned, (1, 8, 8), batch=64, min_run_time=0.05, rounds=2,
+                               repeats=1)
     assert min(timing["dense_s"], timing["pruned_s"], timing["folded_s"]) > 0
     assert timing["speedup_folded"] == pytest.approx(timing["dense_s"] / timing["folded_s"])
+    repeated = inference_speedup(model, pruned, (1, 8, 8), batch=64, min_run_time=0.03,
+                                 rounds=2, repeats=3)
+    assert repeated["repeats"] == 3 and repeated["speedup_folded"] > 0
     with pytest.raises(ValueError, match="rounds"):
         inference_speedup(model, pruned, (1, 8, 8), rounds=0)
+    with pytest.raises(ValueError, match="repeats"):
+        inference_speedup(model, pruned, (1, 8, 8), repeats=0)
 
 
 def test_folded_copy_computes_like_the_pruned_model():

@@ -54,7 +54,7 @@ def folded_copy(pruned: nn.Module, like: nn.Module) -> nn.Module:
 
 def inference_speedup(dense: nn.Module, pruned: nn.Module, input_shape: tuple[int, ...], *,
                       batch: int = 1024, min_run_time: float = 0.5,
-                      rounds: int = 5) -> dict[str, float]:
+                      rounds: int = 5, repeats: int = 5) -> dict[str, float]:
     """Median seconds of one forward pass of a ``batch`` of inputs (on the dense model's
     device) through three models: ``dense``; ``pruned`` as it is (under
     ``torch.nn.utils.prune`` each call recomputes ``weight_orig * mask``); and the pruned
@@ -62,26 +62,42 @@ def inference_speedup(dense: nn.Module, pruned: nn.Module, input_shape: tuple[in
     model's kernels on a weight that is mostly zeros. Returns the times (``*_s``) and the
     speedups of the two pruned versions over the dense one.
 
-    The models are timed in ``rounds`` alternating blocks of ``min_run_time / rounds``
-    seconds each (``torch.utils.benchmark``, which synchronises CUDA), and each model's time is
-    the median over its blocks, so a change in machine load during the measurement hits all.
+    One measurement times the models in ``rounds`` alternating blocks of
+    ``min_run_time / rounds`` seconds each (``torch.utils.benchmark``, which synchronises
+    CUDA) and takes each model's median over its blocks, so a change in machine load hits all
+    three. On a shared virtual CPU a whole measurement can still come out skewed (one model
+    slow in every block, e.g. from how a fresh input batch happens to sit in memory), so the
+    measurement is made ``repeats`` times, each with a freshly allocated input batch and a fresh
+    folded copy, and every figure is the median over the repeats.
     """
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
     device = next(dense.parameters()).device
-    x = torch.randn(batch, *input_shape, generator=torch.Generator().manual_seed(0)).to(device)
-    models = {"dense": dense, "pruned": pruned, "folded": folded_copy(pruned, like=dense)}
-    samples: dict[str, list[float]] = {label: [] for label in models}
-    for _ in range(rounds):
-        for label, model in models.items():
-            was_training = model.training
-            model.eval()
-            timer = benchmark.Timer(stmt="model(x)", globals={"model": model, "x": x},
-                                    num_threads=torch.get_num_threads())
-            with torch.no_grad():
-                samples[label].append(timer.blocked_autorange(min_run_time=min_run_time / rounds).median)
-            model.train(was_training)
-    times = {label: float(statistics.median(values)) for label, values in samples.items()}
-    return {"dense_s": times["dense"], "pruned_s": times["pruned"], "folded_s": times["folded"],
-            "speedup_pruned": times["dense"] / times["pruned"],
-            "speedup_folded": times["dense"] / times["folded"]}
+    measured: dict[str, list[float]] = {"dense": [], "pruned": [], "folded": [],
+                                        "speedup_pruned": [], "speedup_folded": []}
+    for repeat in range(repeats):
+        x = torch.randn(batch, *input_shape,
+                        generator=torch.Generator().manual_seed(repeat)).to(device)
+        models = {"dense": dense, "pruned": pruned, "folded": folded_copy(pruned, like=dense)}
+        samples: dict[str, list[float]] = {label: [] for label in models}
+        for _ in range(rounds):
+            for label, model in models.items():
+                was_training = model.training
+                model.eval()
+                timer = benchmark.Timer(stmt="model(x)", globals={"model": model, "x": x},
+                                        num_threads=torch.get_num_threads())
+                with torch.no_grad():
+                    samples[label].append(
+                        timer.blocked_autorange(min_run_time=min_run_time / rounds).median)
+                model.train(was_training)
+        times = {label: float(statistics.median(values)) for label, values in samples.items()}
+        for label, value in times.items():
+            measured[label].append(value)
+        measured["speedup_pruned"].append(times["dense"] / times["pruned"])
+        measured["speedup_folded"].append(times["dense"] / times["folded"])
+    middle = {key: float(statistics.median(values)) for key, values in measured.items()}
+    return {"dense_s": middle["dense"], "pruned_s": middle["pruned"],
+            "folded_s": middle["folded"], "speedup_pruned": middle["speedup_pruned"],
+            "speedup_folded": middle["speedup_folded"], "repeats": repeats}
