@@ -180,17 +180,22 @@ def test_baselines_share_one_interface(name):
         make_method("nope", 8)
 
 
-def test_bench_summary_line_names_both_layouts():
+def test_bench_pairs_each_shape_with_its_own_baseline():
+    """Two shapes sharing M (the gpu profile's case) each get their own numpy baseline."""
     from effnotes.maddness.bench import BenchConfig, run_benchmark, summary_line
 
-    result = run_benchmark(BenchConfig(shapes=[(600, 32, 10)], threads=1, repeats=2,
-                                       ncodebooks=4, train_rows=200))
+    result = run_benchmark(BenchConfig(shapes=[(600, 32, 10), (1200, 32, 10)], threads=1,
+                                       repeats=2, ncodebooks=4, train_rows=200))
     line = summary_line(result)
-    assert "row-major" in line and "column-major" in line and "M=10" in line
+    assert "row-major" in line and "column-major" in line
+    assert "N=600 M=10" in line and "N=1200 M=10" in line
     table = result["table"]
     assert set(table["method"]) == {"numpy float32 matmul", "maddness encode",
                                     "maddness aggregate", "maddness fused"}
     assert (table["warm_ms"] > 0).all() and (table["cold_ms"] > 0).all()
+    for (n, layout), part in table.groupby(["N", "layout"]):
+        base = part.loc[part["method"] == "numpy float32 matmul", "warm_ms"].iloc[0]
+        assert np.allclose(part["speedup_warm"], base / part["warm_ms"]), (n, layout)
 
 
 def test_experiment_command_stores_a_smoke_result(stored_profile):

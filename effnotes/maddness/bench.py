@@ -190,8 +190,9 @@ def run_benchmark(cfg: BenchConfig | None = None) -> dict:
             other = (_cpu_busy_seconds() - busy) - (_children_cpu_seconds() - child)
             other_load[side] = max(0.0, other / (time.monotonic() - start))
     table = pd.DataFrame(results["numpy"]["rows"] + results["numba"]["rows"])
-    base = table[table["method"] == "numpy float32 matmul"].set_index(["M", "layout"])
-    key = list(zip(table["M"], table["layout"]))
+    shape_cols = ["N", "D", "M", "layout"]
+    base = table[table["method"] == "numpy float32 matmul"].set_index(shape_cols)
+    key = list(table[shape_cols].itertuples(index=False, name=None))
     table["speedup_warm"] = base.loc[key, "warm_ms"].to_numpy() / table["warm_ms"].to_numpy()
     table["speedup_cold"] = base.loc[key, "cold_ms"].to_numpy() / table["cold_ms"].to_numpy()
     hardware = {"cpu": _cpu_model(), "logical_cores": os.cpu_count(), "threads": cfg.threads,
@@ -205,8 +206,9 @@ def summary_line(result: dict) -> str:
     """One line: fused MADDNESS's speedup over NumPy float32 at every shape and layout."""
     table = pd.DataFrame(result["table"])
     fused = table[table["method"] == "maddness fused"]
-    parts = [f"M={r.M} {r.layout} {r.speedup_warm:.1f}x ({r.speedup_cold:.1f}x cold)"
-             for r in fused.itertuples()]
+    several_n = fused["N"].nunique() > 1
+    parts = [f"{f'N={r.N} ' if several_n else ''}M={r.M} {r.layout} {r.speedup_warm:.1f}x "
+             f"({r.speedup_cold:.1f}x cold)" for r in fused.itertuples()]
     return (f"speedup over numpy float32, {result['hardware']['threads']} threads, cache-warm "
             f"median (cold): " + "; ".join(parts))
 
