@@ -102,12 +102,9 @@ def _fp8(x: torch.Tensor, fmt) -> torch.Tensor:
     return x.clamp(-fmt.max, fmt.max).to(fmt.dtype)
 
 
-def _fp8_both_layouts(t: torch.Tensor, fmt) -> tuple[torch.Tensor, torch.Tensor]:
-    """``t`` (R, C) cast to ``fmt`` twice: row-major, and column-major (a transposed
-    contiguous copy, viewed back as (R, C)). Both casts read the high-precision ``t``, so
-    under torch.compile one kernel can write both, rather than casting first and
-    transposing the 1-byte copy in a second pass."""
-    return _fp8(t, fmt).contiguous(), _fp8(t.t(), fmt).contiguous().t()
+def _column_major(t: torch.Tensor) -> torch.Tensor:
+    """The same matrix stored column-major (a transposed contiguous copy, viewed back)."""
+    return t.t().contiguous().t()
 
 
 def _mm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor,
@@ -120,35 +117,28 @@ class FP8LinearFunction(torch.autograd.Function):
 
     ``x``: ``(M, K)``; ``weight``: ``(N, K)``; ``scale``: a float32 scalar tensor holding
     ``alpha`` on the same device; ``one``: a float32 scalar 1. Returns ``(M, N)`` BF16.
-    M, K and N must be multiples of 16.
-
-    ``_scaled_mm`` takes its first operand row-major and its second column-major, so the
-    backward GEMMs need x and W in the other layout from the forward one, and the gradient
-    in both. Each is cast into both layouts in one place, from the high-precision tensor
-    (the forward saves the FP8 copies, 1 byte an element)."""
+    M, K and N must be multiples of 16."""
 
     @staticmethod
     def forward(ctx, x, weight, scale, one):
-        x8, x8_cols = _fp8_both_layouts(x, E4M3)        # (M, K) row- and column-major
-        w8, w8_cols = _fp8_both_layouts(weight, E4M3)   # (N, K) row- and column-major
-        out = _mm(x8, w8.t(), scale, one)               # w8.t(): (K, N) column-major
-        ctx.save_for_backward(x8_cols, w8_cols, scale, one)
+        x8 = _fp8(x, E4M3)                       # (M, K) row-major
+        w8 = _fp8(weight, E4M3)                  # (N, K) row-major; w8.t() is column-major
+        out = _mm(x8, w8.t(), scale, one)        # (M, N)
+        ctx.save_for_backward(x8, w8, scale, one)
         ctx.x_dtype, ctx.w_dtype = x.dtype, weight.dtype
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
-        x8_cols, w8_cols, scale, one = ctx.saved_tensors
+        x8, w8, scale, one = ctx.saved_tensors
+        g8 = _fp8(grad_out.contiguous(), E5M2)   # (M, N) row-major
         grad_x = grad_w = None
-        if ctx.needs_input_grad[1]:
-            g8, g8_cols = _fp8_both_layouts(grad_out, E5M2)   # (M, N) both layouts
-            # (N, M) @ (M, K): a = g8.T row-major, b = x8 (M, K) column-major
-            grad_w = _mm(g8_cols.t(), x8_cols, scale, one).to(ctx.w_dtype)
-        else:
-            g8 = _fp8(grad_out, E5M2)
         if ctx.needs_input_grad[0]:
-            # (M, N) @ (N, K): b = w8 (N, K) column-major
-            grad_x = _mm(g8, w8_cols, scale, one).to(ctx.x_dtype)
+            # (M, N) @ (N, K): b = w8 (N, K) must be column-major
+            grad_x = _mm(g8, _column_major(w8), scale, one).to(ctx.x_dtype)
+        if ctx.needs_input_grad[1]:
+            # (N, M) @ (M, K): a = g8.T row-major, b = x8 (M, K) column-major
+            grad_w = _mm(g8.t().contiguous(), _column_major(x8), scale, one).to(ctx.w_dtype)
         return grad_x, grad_w, None, None
 
 
