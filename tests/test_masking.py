@@ -330,6 +330,61 @@ def test_headline_numbers_read_live_and_stored_results_alike(stored_smoke):
     assert "constant-0.15: probe accuracy" in numbers.index
 
 
+def _synthetic_result(probe_gain_30: float, loss_gain_30: float) -> dict:
+    """A made-up run of four arms x 4 seeds whose facts are known in advance."""
+    arms = {"constant-0.15": 0.15, "constant-0.30": 0.30, "linear-0.30-0.15": 0.225,
+            "linear-0.15-0.30": 0.225}
+    final = {"constant-0.15": 3.0, "constant-0.30": 2.8 - loss_gain_30,
+             "linear-0.30-0.15": 2.8, "linear-0.15-0.30": 2.9}
+    probe = {"constant-0.15": 0.60, "constant-0.30": 0.60 + probe_gain_30,
+             "linear-0.30-0.15": 0.60, "linear-0.15-0.30": 0.60}
+    wobble = [0.01, -0.01, 0.005, -0.005]
+    steps = np.arange(10, 101, 10)
+    runs, curves = [], []
+    for arm, rate in arms.items():
+        for seed, w in enumerate(wobble):
+            runs.append({"arm": arm, "seed": seed, "final_loss": final[arm] + w,
+                         "probe_accuracy": probe[arm] + w, "scheduled_rate": rate,
+                         "target_share": rate + w / 10})
+            curve = final[arm] + w + 2.0 * (1 - steps / 100)  # linear descent to the final loss
+            curves += [{"arm": arm, "seed": seed, "step": int(t), "heldout_loss": float(c)}
+                       for t, c in zip(steps, curve)]
+    return {"runs": pd.DataFrame(runs), "curves": pd.DataFrame(curves), "unigram_loss": 2.95,
+            "majority_accuracy": 0.5,
+            "untrained": pd.DataFrame({"probe_accuracy": [0.55, 0.56, 0.57]})}
+
+
+def test_analyse_states_the_run_facts_the_chapter_checks():
+    from effnotes.masking.experiment import analyse
+
+    facts = analyse(_synthetic_result(probe_gain_30=0.1, loss_gain_30=0.1), n_boot=200)
+    assert facts["rate_gap"] == pytest.approx(0.001)
+    assert not facts["beats_unigram"]  # constant 15% ends at 3.0 > 2.95
+    assert facts["probe_beats_majority"]
+    assert facts["probe_separated"] == ["constant-0.30"]
+    assert facts["probe_above_untrained"] == list(facts["probes"].index)
+    mean, low, high = facts["constant30_minus_decreasing"]
+    assert mean == pytest.approx(-0.1) and high < 0
+    mean, low, high = facts["probe_decreasing_minus_constant30"]
+    assert mean == pytest.approx(-0.1) and high < 0
+    assert facts["verdict"]["direction_holds"]  # 2.8 vs 2.9, the same wobble
+
+    level = analyse(_synthetic_result(probe_gain_30=0.0, loss_gain_30=0.0), n_boot=200)
+    assert level["probe_separated"] == []
+    assert level["probe_decreasing_minus_constant30"][0] == pytest.approx(0.0)
+
+
+def test_analyse_without_constant_30_has_no_constant_30_facts():
+    from effnotes.masking.experiment import analyse
+
+    result = _synthetic_result(0.0, 0.0)
+    for key in ("runs", "curves"):
+        result[key] = result[key][result[key]["arm"] != "constant-0.30"]
+    facts = analyse(result, n_boot=200)
+    assert facts["constant30_minus_decreasing"] is None
+    assert facts["probe_decreasing_minus_constant30"] is None
+
+
 def test_experiment_runs_from_a_corpus_file_without_tokenizers(small_corpus, tmp_path, monkeypatch):
     """The GPU machine has no ``tokenizers``: a prepared corpus file must be all it needs."""
     import sys

@@ -29,6 +29,8 @@ from effnotes.runtime import choose_device, describe_hardware, torch_threads
 
 CHAPTER = "masking_schedules"
 BASELINE, DECREASING, INCREASING = "constant-0.15", "linear-0.30-0.15", "linear-0.15-0.30"
+#: The arm with more targets throughout: the control for "more targets, any order".
+MORE_TARGETS = "constant-0.30"
 #: Seed of the frozen evaluation masks, shared by every arm and every seed.
 EVAL_MASK_SEED = 12345
 
@@ -126,8 +128,26 @@ def run_profile(params: dict, *, progress: bool = False, data: dict | None = Non
 
 
 def analyse(result: dict, *, n_boot: int = 2000, min_speedup: float = 1.1) -> dict:
-    """Speedups, loss and probe summaries and the verdict of a :func:`run_profile` result,
-    live (frames) or read back from JSON (lists of records)."""
+    """Speedups, loss and probe summaries, the verdict, and the facts the chapter states
+    about a :func:`run_profile` result, live (frames) or read back from JSON (lists of
+    records). Keys:
+
+    - ``speedups``: arm -> :class:`~effnotes.tradeoff.SpeedupEstimate` over constant 15%;
+    - ``losses``, ``probes``: :func:`arm_summary` frames of final held-out loss and probe
+      accuracy (mean, t interval, paired difference from constant 15%);
+    - ``direction``: final loss 30→15 − 15→30, ``(mean, low, high)`` over seeds (nats);
+    - ``untrained_probe``: the untrained encoder's probe accuracy, ``(mean, low, high)``;
+    - ``verdict``: :func:`~effnotes.masking.analysis.verdict`'s dict;
+    - ``rate_gap``: the largest |share of tokens that were targets − scheduled mean rate|;
+    - ``beats_unigram``: every run's final loss is below the unigram loss;
+    - ``probe_beats_majority``: every run's probe beats the majority class;
+    - ``probe_separated``: arms whose paired probe difference from constant 15% has a 95%
+      interval excluding 0;
+    - ``probe_above_untrained``: arms whose probe interval lies above the untrained mean;
+    - ``constant30_minus_decreasing``: final loss constant 30% − 30→15, and
+      ``probe_decreasing_minus_constant30``: probe accuracy 30→15 − constant 30%, each
+      ``(mean, low, high)`` over seeds, or ``None`` where constant 30% was not run.
+    """
     curves, runs = as_frame(result["curves"]), as_frame(result["runs"])
     arms = list(dict.fromkeys(runs["arm"]))
     speedups = {arm: schedule_speedup(curves, BASELINE, arm, n_boot=n_boot)
@@ -135,12 +155,31 @@ def analyse(result: dict, *, n_boot: int = 2000, min_speedup: float = 1.1) -> di
     losses = arm_summary(runs, "final_loss", BASELINE)
     probes = arm_summary(runs, "probe_accuracy", BASELINE)
     wide = runs.pivot_table(index="seed", columns="arm", values="final_loss")
+    wide_probe = runs.pivot_table(index="seed", columns="arm", values="probe_accuracy")
     direction = mean_interval(wide[DECREASING] - wide[INCREASING])
     untrained = as_frame(result["untrained"])["probe_accuracy"]
-    return {"speedups": speedups, "losses": losses, "probes": probes, "direction": direction,
-            "untrained_probe": mean_interval(untrained) if len(untrained) > 1 else
-            (float(untrained.mean()),) * 3,
-            "verdict": verdict(speedups[DECREASING], direction, min_speedup=min_speedup)}
+    untrained_probe = (mean_interval(untrained) if len(untrained) > 1 else
+                       (float(untrained.mean()),) * 3)
+    others = probes.drop(index=BASELINE)
+    has_30 = MORE_TARGETS in wide.columns
+    return {
+        "speedups": speedups, "losses": losses, "probes": probes, "direction": direction,
+        "untrained_probe": untrained_probe,
+        "verdict": verdict(speedups[DECREASING], direction, min_speedup=min_speedup),
+        "rate_gap": float((runs["target_share"] - runs["scheduled_rate"]).abs().max()),
+        "beats_unigram": bool((runs["final_loss"] < result["unigram_loss"]).all()),
+        "probe_beats_majority": bool((runs["probe_accuracy"]
+                                      > result["majority_accuracy"]).all()),
+        "probe_separated": [a for a, r in others.iterrows()
+                            if r["diff_low"] > 0 or r["diff_high"] < 0],
+        "probe_above_untrained": [a for a, r in probes.iterrows()
+                                  if r["low"] > untrained_probe[0]],
+        "constant30_minus_decreasing": (mean_interval(wide[MORE_TARGETS] - wide[DECREASING])
+                                        if has_30 else None),
+        "probe_decreasing_minus_constant30": (
+            mean_interval(wide_probe[DECREASING] - wide_probe[MORE_TARGETS])
+            if has_30 else None),
+    }
 
 
 def headline_numbers(result: dict, n_boot: int = 2000) -> pd.Series:
