@@ -198,6 +198,21 @@ def test_bench_pairs_each_shape_with_its_own_baseline():
         assert np.allclose(part["speedup_warm"], base / part["warm_ms"]), (n, layout)
 
 
+def test_speed_targets_are_checked_at_every_timed_shape():
+    from effnotes.maddness.bench import check_speed_targets
+
+    table = [{"N": n, "D": 8, "M": 10, "layout": "row-major", "method": method, "speedup_warm": v}
+             for n, method, v in [(100, "maddness fused", 3.0), (1000, "maddness fused", 1.5),
+                                  (100, "maddness encode", 9.0)]]
+    checked = check_speed_targets(table, [["row-major", 10, 2.0], ["column-major", 10, 5.0]])
+    assert checked["met"].tolist() == [True, False, False]
+    assert checked["N"].iloc[:2].tolist() == [100, 1000] and np.isnan(checked["N"].iloc[2])
+    with pytest.raises(ValueError, match="unknown layout"):
+        check_speed_targets(table, [["diagonal", 10, 2.0]])
+    with pytest.raises(KeyError, match="speedup_warm"):
+        check_speed_targets([{"N": 1, "M": 10, "layout": "row-major", "method": "x"}], [])
+
+
 def test_experiment_command_stores_a_smoke_result(stored_profile):
     from effnotes.maddness import experiment
 

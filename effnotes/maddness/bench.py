@@ -213,6 +213,32 @@ def summary_line(result: dict) -> str:
             f"median (cold): " + "; ".join(parts))
 
 
+def check_speed_targets(table, targets) -> pd.DataFrame:
+    """Fused MADDNESS's warm speedup against each target, at every timed shape.
+
+    ``table``: a benchmark table (frame or records) with columns N, D, M, layout, method and
+    speedup_warm; ``targets``: ``(layout, M, minimum speedup)`` triples. Returns one row per
+    (target, timed N) with columns layout, M, N, speedup, target and ``met``; a target whose
+    (layout, M) was never timed gets one row with N and speedup NaN and ``met`` False."""
+    table = pd.DataFrame(table)
+    missing = {"N", "M", "layout", "method", "speedup_warm"} - set(table.columns)
+    if missing:
+        raise KeyError(f"the benchmark table lacks columns {sorted(missing)}")
+    fused = table[table["method"] == "maddness fused"]
+    rows = []
+    for layout, m, target in targets:
+        if layout not in LAYOUT_NAMES.values():
+            raise ValueError(f"unknown layout {layout!r}; use one of {sorted(LAYOUT_NAMES.values())}")
+        hits = fused[(fused["layout"] == layout) & (fused["M"] == m)]
+        if hits.empty:
+            rows.append({"layout": layout, "M": m, "N": np.nan, "speedup": np.nan,
+                         "target": target, "met": False})
+        for r in hits.itertuples():
+            rows.append({"layout": layout, "M": m, "N": r.N, "speedup": r.speedup_warm,
+                         "target": target, "met": bool(r.speedup_warm >= target)})
+    return pd.DataFrame(rows, columns=["layout", "M", "N", "speedup", "target", "met"])
+
+
 def other_load_text(result: dict) -> str:
     """How busy other processes kept the CPU while each side was timed."""
     load = result["hardware"].get("other_load_cores", {})
