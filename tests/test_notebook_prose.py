@@ -25,3 +25,19 @@ def test_glue_roles_are_well_formed_and_defined(chapter, repo_root):
         # every glued name is assigned in a glue_values(...) call (keyword or f-string key)
         assert re.search(rf"\b{name}\s*=|\"{name}\"|f\"[a-z_]*{{key}}\"", code) or \
             re.search(rf"{name.split('_')[0]}_{{key}}", code), f"{name} is never glued"
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda c: c.name)
+def test_display_math_stands_in_its_own_paragraph(chapter, repo_root):
+    """MyST renders a ``$$ ... $$`` block as display math only when it is a paragraph of its
+    own; glued to the text around it, the dollars leak into the page and the inline maths
+    after it breaks."""
+    notebook = nbformat.read(chapter.notebook_path(repo_root / "book"), as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for paragraph in re.split(r"\n\s*\n", cell.source):
+            text = paragraph.strip()
+            if "$$" in text:
+                assert text.startswith("$$") and text.endswith("$$") and \
+                    text.count("$$") == 2, f"display maths not on its own:\n{text}"
