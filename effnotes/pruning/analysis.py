@@ -64,8 +64,8 @@ def inference_speedup(dense: nn.Module, pruned: nn.Module, input_shape: tuple[in
 
     One measurement times the models in ``rounds`` alternating blocks of
     ``min_run_time / rounds`` seconds each (``torch.utils.benchmark``, which synchronises
-    CUDA) and takes each model's median over its blocks, so a change in machine load hits all
-    three. On a shared virtual CPU a whole measurement can still come out skewed (one model
+    CUDA), in an order rotated from round to round, and takes each model's median over its
+    blocks, so a change in machine load hits all three. On a shared virtual CPU a whole measurement can still come out skewed (one model
     slow in every block, e.g. from how a fresh input batch happens to sit in memory), so the
     measurement is made ``repeats`` times, each with a freshly allocated input batch and a fresh
     folded copy, and every figure is the median over the repeats.
@@ -82,8 +82,11 @@ def inference_speedup(dense: nn.Module, pruned: nn.Module, input_shape: tuple[in
                         generator=torch.Generator().manual_seed(repeat)).to(device)
         models = {"dense": dense, "pruned": pruned, "folded": folded_copy(pruned, like=dense)}
         samples: dict[str, list[float]] = {label: [] for label in models}
-        for _ in range(rounds):
-            for label, model in models.items():
+        labels = list(models)
+        for round_ in range(rounds):  # rotate the order, so no model always runs first
+            shift = round_ % len(labels)
+            for label in labels[shift:] + labels[:shift]:
+                model = models[label]
                 was_training = model.training
                 model.eval()
                 timer = benchmark.Timer(stmt="model(x)", globals={"model": model, "x": x},
