@@ -30,3 +30,14 @@ def glue_values(**values) -> None:
 
     for name, value in values.items():
         glue(name, _plain(name, value), display=False)
+
+
+def show_live_and_stored(comparison, decimals: int = 3) -> None:
+    """Display a :class:`~effnotes.results.LiveAndStored`: both runs' numbers side by side,
+    or a note that no stored run exists yet."""
+    from IPython.display import Markdown, display
+
+    if comparison.stored is None:
+        display(Markdown("*No stored run of this chapter's `gpu` profile yet (the README "
+                         "says how to make one); this run's numbers:*"))
+    display(comparison.table().round(decimals))

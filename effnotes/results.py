@@ -163,3 +163,55 @@ def load_result(chapter: str, name: str, root: Path | None = None) -> StoredResu
 
 def has_result(chapter: str, name: str, root: Path | None = None) -> bool:
     return result_path(chapter, name, root).is_file()
+
+
+@dataclass(frozen=True)
+class LiveAndStored:
+    """A chapter's headline numbers from this run beside those of a stored run, if any.
+
+    ``live`` and ``stored_numbers`` are Series of named figures (the same names where both
+    runs measured them); ``stored`` is the :class:`StoredResult` (``None`` when nothing is
+    stored, and then ``stored_numbers`` is ``None`` too)."""
+
+    live: pd.Series
+    stored: StoredResult | None
+    stored_numbers: pd.Series | None
+
+    @property
+    def source(self) -> str:
+        """Where the stored run came from, for the prose ("none is stored yet" without one)."""
+        return "none is stored yet" if self.stored is None else self.stored.describe()
+
+    def table(self) -> pd.DataFrame:
+        """Both runs' numbers side by side, the live run first, rows in the live run's order
+        followed by those only the stored run has."""
+        columns = {"CPU (this page, live)": self.live}
+        if self.stored is not None:
+            device = self.stored.provenance.get("device", "?")
+            columns[f"stored {self.stored.provenance.get('profile', '?')} run ({device})"] = \
+                self.stored_numbers
+        return pd.concat(columns, axis=1, sort=False)
+
+    def figure(self, key: str, spec: str = ".2f", *, scale: float = 1.0,
+               missing: str = "n/a") -> str:
+        """The stored run's figure ``key`` times ``scale``, formatted with ``spec``; ``missing``
+        when nothing is stored. An unknown key raises (a typo must not render as n/a)."""
+        if self.stored_numbers is None:
+            return missing
+        if key not in self.stored_numbers.index:
+            raise KeyError(f"the stored run has no figure {key!r}")
+        return format(scale * float(self.stored_numbers[key]), spec)
+
+
+def live_and_stored(chapter: str, live: pd.Series, headline, *, name: str = "gpu",
+                    root: Path | None = None) -> LiveAndStored:
+    """This run's headline numbers ``live`` beside ``headline(stored.data)`` for the stored
+    result ``results/<chapter>/<name>.json``, when there is one. ``headline`` maps a result's
+    data dict to a Series of named figures (each chapter's ``headline_numbers``)."""
+    if not isinstance(live, pd.Series):
+        raise TypeError(f"live must be a pandas Series of named figures, got {type(live).__name__}")
+    if not has_result(chapter, name, root):
+        return LiveAndStored(live=live, stored=None, stored_numbers=None)
+    stored = load_result(chapter, name, root)
+    return LiveAndStored(live=live, stored=stored, stored_numbers=headline(stored.data))
+

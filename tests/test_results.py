@@ -75,3 +75,28 @@ def test_git_commit_in_this_checkout(repo_root, monkeypatch):
     # a stated commit wins over the checkout's own (a copied tree may carry a stale .git)
     monkeypatch.setenv(results.COMMIT_ENV, "abc123")
     assert results.git_commit(repo_root) == "abc123"
+
+
+def test_live_and_stored_side_by_side(tmp_path):
+    def headline(data):
+        return pd.Series({"speedup (x)": data["speedup"], "only stored": 7.0})
+
+    live = pd.Series({"speedup (x)": 1.5, "only live": 2.0})
+    none = results.live_and_stored("speedup", live, headline, root=tmp_path)
+    assert none.stored is None and none.source == "none is stored yet"
+    assert none.figure("speedup (x)") == "n/a" and none.figure("x", missing="-") == "-"
+    assert list(none.table().columns) == ["CPU (this page, live)"]
+
+    results.save_result("speedup", "gpu", {"speedup": 2.25}, profile="gpu", parameters={},
+                        wall_time_s=3.0, device="cpu", root=tmp_path)
+    both = results.live_and_stored("speedup", live, headline, root=tmp_path)
+    assert "profile gpu" in both.source and both.source.endswith("3 s")
+    assert both.figure("speedup (x)") == "2.25"
+    assert both.figure("speedup (x)", ".1f", scale=100) == "225.0"
+    with pytest.raises(KeyError, match="no figure 'speedup'"):
+        both.figure("speedup")
+    table = both.table()
+    assert list(table.index) == ["speedup (x)", "only live", "only stored"]
+    assert table.iloc[:, 1].tolist()[0] == 2.25 and np.isnan(table.iloc[1, 1])
+    with pytest.raises(TypeError, match="Series"):
+        results.live_and_stored("speedup", {"a": 1}, headline, root=tmp_path)
