@@ -41,6 +41,7 @@ class ChapterRun:
     failing_cell: int | None = None
     failing_source: str | None = None
     error: str | None = None
+    attempts: int = 1
 
     @property
     def ok(self) -> bool:
@@ -51,26 +52,54 @@ class ChapterRun:
             return ""
         where = f"cell {self.failing_cell}" if self.failing_cell is not None else "before any cell"
         source = f" [{self.failing_source}]" if self.failing_source else ""
-        return f"chapter {self.chapter!r} failed at {where}{source}: {self.error}"
+        tries = f" (after {self.attempts} attempts)" if self.attempts > 1 else ""
+        return f"chapter {self.chapter!r} failed at {where}{source}: {self.error}{tries}"
 
 
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-#: A cell that runs longer than this (seconds) fails its chapter instead of hanging it.
-CELL_TIMEOUT_S = 900
+#: A cell that runs longer than this (seconds, per profile) fails its chapter instead of
+#: hanging it. Smoke chapters take well under a minute in all; a ci cell at most a few.
+CELL_TIMEOUT_S = {"smoke": 300, "ci": 900, "gpu": 7200}
+#: How many times a chapter is run again from scratch when its kernel hung (a cell timed
+#: out) or died: on rare occasions a kernel executing a widget cell goes idle without ever
+#: sending its reply, which no rerun of the same code reproduces. A failed claim is never
+#: retried.
+HANG_RETRIES = 1
 
 
 def execute_chapter(chapter: Chapter | str, profile: str, out_dir: Path, *, book_root: Path,
-                    log_output: bool = False, cell_timeout_s: int = CELL_TIMEOUT_S) -> ChapterRun:
+                    log_output: bool = False, cell_timeout_s: int | None = None,
+                    hang_retries: int = HANG_RETRIES) -> ChapterRun:
     """Run ``chapter``'s notebook with papermill at ``profile``; the executed notebook is
     written to ``out_dir/<chapter>.ipynb`` (with outputs, also when a cell fails). A cell
-    running longer than ``cell_timeout_s`` fails the chapter (a stuck kernel never hangs a
-    build)."""
+    running longer than ``cell_timeout_s`` (default: :data:`CELL_TIMEOUT_S` for the profile)
+    fails the chapter, so a stuck kernel never hangs a build; a chapter whose kernel hung or
+    died is run again from scratch up to ``hang_retries`` times (``attempts`` says how many
+    runs it took). A failing assertion or any other error is not retried."""
+    if hang_retries < 0:
+        raise ValueError(f"hang_retries must be at least 0, got {hang_retries}")
+    check_profile(profile)
+    timeout = CELL_TIMEOUT_S[profile] if cell_timeout_s is None else cell_timeout_s
+    for attempt in range(1, hang_retries + 2):
+        run, hung = _execute_once(chapter, profile, out_dir, book_root=book_root,
+                                  log_output=log_output, cell_timeout_s=timeout)
+        run.attempts = attempt
+        if not hung:
+            break
+    return run
+
+
+def _execute_once(chapter: Chapter | str, profile: str, out_dir: Path, *, book_root: Path,
+                  log_output: bool, cell_timeout_s: int) -> tuple[ChapterRun, bool]:
+    """One papermill run of ``chapter``; returns the run and whether its kernel hung or died."""
     import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
+    hung = False
     chapter = get_chapter(chapter) if isinstance(chapter, str) else chapter
     check_profile(profile)
     notebook = chapter.notebook_path(Path(book_root) / "book")
@@ -94,12 +123,13 @@ def execute_chapter(chapter: Chapter | str, profile: str, out_dir: Path, *, book
         first_line = next((line for line in str(error.source).splitlines() if line.strip()), "")
         run.failing_source = first_line[:120]
         run.error = f"{error.ename}: {error.evalue}"
-    except Exception as error:  # the kernel died, the notebook is malformed, ...
+    except Exception as error:  # the kernel hung or died, the notebook is malformed, ...
         run.status = "failed"
         run.error = f"{type(error).__name__}: {error}"
+        hung = isinstance(error, (CellTimeoutError, DeadKernelError))
     run.wall_s = time.perf_counter() - start
     run.finished_utc = _now()
-    return run
+    return run, hung
 
 
 def read_status(out_dir: Path) -> dict[str, ChapterRun]:

@@ -167,3 +167,13 @@ def test_a_stuck_cell_fails_instead_of_hanging(tmp_path):
                                     cell_timeout_s=2)
     assert not run.ok and run.wall_s < 25
     assert "timed out" in run.error.lower() or "timeout" in run.error.lower(), run.error
+    assert run.attempts == 2 and "after 2 attempts" in run.describe_failure()
+
+
+def test_a_failing_claim_is_not_retried(tmp_path):
+    chapter = tiny_book(tmp_path / "repo", body="assert 1 + 1 == 3, 'arithmetic'")
+    run = execution.execute_chapter(chapter, "ci", tmp_path / "out", book_root=tmp_path / "repo")
+    assert not run.ok and run.attempts == 1 and "arithmetic" in run.error
+    with pytest.raises(ValueError, match="hang_retries"):
+        execution.execute_chapter(chapter, "ci", tmp_path / "out", book_root=tmp_path / "repo",
+                                  hang_retries=-1)
