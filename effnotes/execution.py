@@ -101,7 +101,6 @@ def _execute_once(chapter: Chapter | str, profile: str, out_dir: Path, *, book_r
 
     hung = False
     chapter = get_chapter(chapter) if isinstance(chapter, str) else chapter
-    check_profile(profile)
     notebook = chapter.notebook_path(Path(book_root) / "book")
     if not notebook.is_file():
         raise FileNotFoundError(f"chapter {chapter.name!r}: notebook {notebook} does not exist")

@@ -182,9 +182,11 @@ def analyse(result: dict, *, n_boot: int = 2000, min_speedup: float = 1.1) -> di
     }
 
 
-def headline_numbers(result: dict, n_boot: int = 2000) -> pd.Series:
-    """The chapter's headline figures, so two runs (CPU live, GPU stored) sit side by side."""
-    analysis = analyse(result, n_boot=n_boot)
+def headline_numbers(result: dict, n_boot: int = 2000, *,
+                     analysis: dict | None = None) -> pd.Series:
+    """The chapter's headline figures, so two runs (CPU live, GPU stored) sit side by side.
+    Pass the result's :func:`analyse` output as ``analysis`` to reuse its bootstrap."""
+    analysis = analysis if analysis is not None else analyse(result, n_boot=n_boot)
     s = analysis["speedups"][DECREASING]
     numbers = {"speedup 30→15 over constant 15% (x)": s.speedup,
                "speedup, 95% CI low": s.low, "speedup, 95% CI high": s.high,

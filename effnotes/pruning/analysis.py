@@ -65,10 +65,10 @@ def inference_speedup(dense: nn.Module, pruned: nn.Module, input_shape: tuple[in
     One measurement times the models in ``rounds`` alternating blocks of
     ``min_run_time / rounds`` seconds each (``torch.utils.benchmark``, which synchronises
     CUDA), in an order rotated from round to round, and takes each model's median over its
-    blocks, so a change in machine load hits all three. On a shared virtual CPU a whole measurement can still come out skewed (one model
-    slow in every block, e.g. from how a fresh input batch happens to sit in memory), so the
-    measurement is made ``repeats`` times, each with a freshly allocated input batch and a fresh
-    folded copy, and every figure is the median over the repeats.
+    blocks, so a change in machine load hits all three. On a shared virtual CPU a whole
+    measurement can still come out skewed (one model slow in every block), so the
+    measurement is made ``repeats`` times, each with a freshly allocated input batch and a
+    fresh folded copy, and every figure is the median over the repeats.
     """
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
