@@ -24,6 +24,7 @@ multiples of 16) it warns once, naming the reason, and falls back to the CPU sim
 from __future__ import annotations
 
 import math
+import os
 import warnings
 
 import torch
@@ -31,6 +32,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from effnotes.unit_scaling.formats import E4M3, E5M2, cast_backward, cast_forward
+from effnotes.unit_scaling.fp8_transpose import cast_transpose, transpose, triton_unavailable_reason
+
+#: how the backward makes its transposed FP8 operands: "triton" (tiled kernels, where
+#: Triton can run) or "torch" (cast, then transposed copies); set by EFFNOTES_FP8_TRANSPOSE
+TRANSPOSE_KERNELS = os.environ.get("EFFNOTES_FP8_TRANSPOSE", "triton")
+if TRANSPOSE_KERNELS not in ("triton", "torch"):
+    raise ValueError("EFFNOTES_FP8_TRANSPOSE must be 'triton' or 'torch', "
+                     f"got {TRANSPOSE_KERNELS!r}")
 
 _warned: set[str] = set()
 
@@ -107,6 +116,13 @@ def _column_major(t: torch.Tensor) -> torch.Tensor:
     return t.t().contiguous().t()
 
 
+def _tiled_transposes(t: torch.Tensor) -> bool:
+    """Whether the backward makes its transposed FP8 operands with the tiled Triton kernels
+    of :mod:`.fp8_transpose` (where they can run and ``EFFNOTES_FP8_TRANSPOSE`` is not
+    ``"torch"``) rather than with a cast and PyTorch's transposed copies."""
+    return TRANSPOSE_KERNELS == "triton" and triton_unavailable_reason(t) is None
+
+
 def _mm(a: torch.Tensor, b: torch.Tensor, scale_a: torch.Tensor,
         scale_b: torch.Tensor) -> torch.Tensor:
     return torch._scaled_mm(a, b, scale_a=scale_a, scale_b=scale_b, out_dtype=torch.bfloat16)
@@ -131,14 +147,20 @@ class FP8LinearFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):
         x8, w8, scale, one = ctx.saved_tensors
-        g8 = _fp8(grad_out.contiguous(), E5M2)   # (M, N) row-major
+        if _tiled_transposes(grad_out):
+            g8, g8_t = cast_transpose(grad_out, E5M2)      # (M, N) and (N, M), one read
+            w8_col, x8_col = transpose(w8).t(), transpose(x8).t()
+        else:
+            g8 = _fp8(grad_out.contiguous(), E5M2)         # (M, N) row-major
+            g8_t = g8.t().contiguous()
+            w8_col, x8_col = _column_major(w8), _column_major(x8)
         grad_x = grad_w = None
         if ctx.needs_input_grad[0]:
             # (M, N) @ (N, K): b = w8 (N, K) must be column-major
-            grad_x = _mm(g8, _column_major(w8), scale, one).to(ctx.x_dtype)
+            grad_x = _mm(g8, w8_col, scale, one).to(ctx.x_dtype)
         if ctx.needs_input_grad[1]:
             # (N, M) @ (M, K): a = g8.T row-major, b = x8 (M, K) column-major
-            grad_w = _mm(g8.t().contiguous(), _column_major(x8), scale, one).to(ctx.w_dtype)
+            grad_w = _mm(g8_t, x8_col, scale, one).to(ctx.w_dtype)
         return grad_x, grad_w, None, None
 
 

@@ -52,11 +52,11 @@ def _kernel_times(profiler: torch.profiler.profile) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["kernel", "count", "ms"])
 
 
-def step_breakdown(config: ThroughputConfig, arm: str, *, steps: int = 3,
-                   device: torch.device | str = "cuda") -> pd.DataFrame:
-    """GPU milliseconds per training step of ``arm`` ("bf16" or "fp8") by kernel category,
+def kernel_table(config: ThroughputConfig, arm: str, *, steps: int = 3,
+                 device: torch.device | str = "cuda") -> pd.DataFrame:
+    """GPU milliseconds per training step of ``arm`` ("bf16" or "fp8") for every kernel,
     averaged over ``steps`` profiled steps after ``config.warmup_steps`` unprofiled ones.
-    Columns: ``arm, category, ms_per_step, share`` (of the arm's summed kernel time)."""
+    Columns: ``kernel, calls_per_step, ms_per_step, category``, slowest first."""
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
     step = build_training_step(config, arm, device)
@@ -68,21 +68,41 @@ def step_breakdown(config: ThroughputConfig, arm: str, *, steps: int = 3,
             step()
         torch.cuda.synchronize(device)
     kernels = _kernel_times(prof)
-    kernels["category"] = kernels["kernel"].map(kernel_category)
-    table = (kernels.groupby("category")["ms"].sum() / steps).rename("ms_per_step").reset_index()
+    table = pd.DataFrame({"kernel": kernels["kernel"], "calls_per_step": kernels["count"] / steps,
+                          "ms_per_step": kernels["ms"] / steps,
+                          "category": kernels["kernel"].map(kernel_category)})
+    return table.sort_values("ms_per_step", ascending=False, ignore_index=True)
+
+
+def categorise(kernels: pd.DataFrame, arm: str) -> pd.DataFrame:
+    """A :func:`kernel_table` summed by category. Columns: ``arm, category, ms_per_step,
+    share`` (of the arm's summed kernel time)."""
+    table = kernels.groupby("category")["ms_per_step"].sum().reset_index()
     table["share"] = table["ms_per_step"] / table["ms_per_step"].sum()
     return table.assign(arm=arm)[["arm", "category", "ms_per_step", "share"]]
 
 
+def step_breakdown(config: ThroughputConfig, arm: str, *, steps: int = 3,
+                   device: torch.device | str = "cuda") -> pd.DataFrame:
+    """GPU milliseconds per training step of ``arm`` by kernel category (see
+    :func:`kernel_table` and :func:`categorise`)."""
+    return categorise(kernel_table(config, arm, steps=steps, device=device), arm)
+
+
 def compare_breakdowns(config: ThroughputConfig, *, steps: int = 3,
-                       device: torch.device | str = "cuda") -> pd.DataFrame:
+                       device: torch.device | str = "cuda",
+                       kernels: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Both arms' breakdowns side by side: rows are categories, columns ``bf16_ms``,
-    ``fp8_ms`` (per step) and ``saved_ms`` (bf16 - fp8)."""
+    ``fp8_ms`` (per step) and ``saved_ms`` (bf16 - fp8). Pass a dict as ``kernels`` to
+    receive each arm's :func:`kernel_table` as well."""
     from effnotes.unit_scaling.gpu_bench import release_compiled
 
     frames = []
     for arm in ("bf16", "fp8"):
-        frames.append(step_breakdown(config, arm, steps=steps, device=device))
+        table = kernel_table(config, arm, steps=steps, device=device)
+        if kernels is not None:
+            kernels[arm] = table
+        frames.append(categorise(table, arm))
         release_compiled()
     wide = pd.concat(frames).pivot(index="category", columns="arm", values="ms_per_step")
     wide = wide.fillna(0.0).rename(columns={"bf16": "bf16_ms", "fp8": "fp8_ms"})
@@ -124,16 +144,24 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--top", type=int, default=0,
+                        help="also print each arm's N slowest kernels")
     parser.add_argument("--store", action="store_true",
                         help="write results/unit_scaling/gpu_profile.json")
     args = parser.parse_args(argv)
     config = ThroughputConfig()
     device = torch.device("cuda")
     start = time.perf_counter()
-    table = compare_breakdowns(config, steps=args.steps, device=device)
+    kernels: dict[str, pd.DataFrame] = {}
+    table = compare_breakdowns(config, steps=args.steps, device=device, kernels=kernels)
     wall = time.perf_counter() - start
     print(f"GPU kernel time per training step (ms) on {torch.cuda.get_device_name()}:")
     print(table.round(2).to_string())
+    for arm, arm_kernels in kernels.items():
+        if args.top > 0:
+            shown = arm_kernels.head(args.top).assign(kernel=lambda t: t["kernel"].str[:90])
+            print(f"{arm}: the {args.top} slowest kernels")
+            print(shown.round(3).to_string())
     totals = table[["bf16_ms", "fp8_ms"]].sum()
     print(f"kernel time: bf16 {totals['bf16_ms']:.1f} ms, fp8 {totals['fp8_ms']:.1f} ms, "
           f"ratio {totals['bf16_ms'] / totals['fp8_ms']:.3f}")

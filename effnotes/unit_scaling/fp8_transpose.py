@@ -1,0 +1,150 @@
+"""FP8 operands in both memory layouts from one tiled pass (a Triton kernel).
+
+The backward pass of an FP8 linear layer needs its operands transposed:
+``torch._scaled_mm(a, b)`` wants ``a`` row-major and ``b`` column-major, so the weight
+gradient ``dW = g.T @ x`` needs ``g`` (the output gradient) and ``x`` (the layer input) both
+stored with the token dimension last. Written element by element, a transposed copy of a
+1-byte tensor either reads or writes with a stride, and wastes most of each memory
+transaction. :func:`cast_transpose` instead loads a tile, casts it to FP8 in registers,
+and writes it twice, once as it is and once transposed, both writes contiguous along a
+tile row; :func:`transpose` does the same for a tensor that is FP8 already.
+
+Both are registered as PyTorch operators (``effnotes::fp8_cast_transpose`` and
+``effnotes::fp8_transpose``), so ``torch.compile`` calls them as they are. They need
+Triton and a CUDA tensor (or ``TRITON_INTERPRET=1`` set before import, which runs the
+kernel on the CPU for testing); :func:`triton_unavailable_reason` says why not otherwise,
+and :func:`cast_transpose_reference` is the same computation in plain PyTorch.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from effnotes.unit_scaling.formats import FP8Format, get_format
+
+try:  # Triton ships with CUDA builds of PyTorch; the CPU build has none
+    import triton
+    import triton.language as tl
+except ImportError:  # pragma: no cover - depends on the installation
+    triton = None
+
+_INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
+
+#: tile (rows, columns) read by one program, and the warps that work on it
+BLOCK = (64, 64)
+NUM_WARPS = 4
+
+
+def triton_unavailable_reason(x: torch.Tensor) -> str | None:
+    """Why the Triton kernels cannot run on ``x`` (``None`` when they can)."""
+    if triton is None:
+        return "Triton is not installed"
+    if not x.is_cuda and not _INTERPRET:
+        return f"tensor is on {x.device}, and TRITON_INTERPRET=1 is not set"
+    return None
+
+
+def _check_2d(x: torch.Tensor, what: str) -> None:
+    if x.dim() != 2:
+        raise ValueError(f"{what} must be 2-D (rows, columns), got shape {tuple(x.shape)}")
+
+
+if triton is not None:
+
+    @triton.jit
+    def _cast_transpose_kernel(src, out, out_t, n_rows, n_cols, stride_r, stride_c, limit,
+                               CAST: tl.constexpr, WRITE_ROWS: tl.constexpr,
+                               BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr):
+        rows = tl.program_id(0) * BLOCK_R + tl.arange(0, BLOCK_R)
+        cols = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
+        inside = (rows[:, None] < n_rows) & (cols[None, :] < n_cols)
+        tile = tl.load(src + rows[:, None] * stride_r + cols[None, :] * stride_c, mask=inside)
+        if CAST:
+            wide = tile.to(tl.float32)
+            wide = tl.minimum(tl.maximum(wide, -limit), limit)
+            tile = wide.to(out_t.dtype.element_ty, fp_downcast_rounding="rtne")
+        if WRITE_ROWS:
+            tl.store(out + rows[:, None] * n_cols + cols[None, :], tile, mask=inside)
+        tl.store(out_t + cols[:, None] * n_rows + rows[None, :], tl.trans(tile),
+                 mask=tl.trans(inside))
+
+
+def _launch(x: torch.Tensor, out: torch.Tensor | None, out_t: torch.Tensor, limit: float,
+            cast: bool, block: tuple[int, int] = BLOCK, num_warps: int = NUM_WARPS) -> None:
+    """Fill ``out_t`` (and ``out`` unless None) from ``x``; ``cast`` clips to ``limit`` and
+    converts to ``out_t``'s dtype. ``block`` and ``num_warps`` are there for tuning."""
+    n_rows, n_cols = x.shape
+    if n_rows == 0 or n_cols == 0:
+        return
+    grid = (triton.cdiv(n_rows, block[0]), triton.cdiv(n_cols, block[1]))
+    _cast_transpose_kernel[grid](x, out_t if out is None else out, out_t, n_rows, n_cols,
+                                 x.stride(0), x.stride(1), limit, CAST=cast,
+                                 WRITE_ROWS=out is not None, BLOCK_R=block[0],
+                                 BLOCK_C=block[1], num_warps=num_warps)
+
+
+@torch.library.custom_op("effnotes::fp8_cast_transpose", mutates_args=())
+def _cast_transpose_op(x: torch.Tensor, fmt: str) -> tuple[torch.Tensor, torch.Tensor]:
+    spec = get_format(fmt)
+    out = torch.empty(x.shape, dtype=spec.dtype, device=x.device)
+    out_t = torch.empty((x.shape[1], x.shape[0]), dtype=spec.dtype, device=x.device)
+    _launch(x, out, out_t, spec.max, cast=True)
+    return out, out_t
+
+
+@_cast_transpose_op.register_fake
+def _(x: torch.Tensor, fmt: str) -> tuple[torch.Tensor, torch.Tensor]:
+    dtype = get_format(fmt).dtype
+    return x.new_empty(x.shape, dtype=dtype), x.new_empty((x.shape[1], x.shape[0]), dtype=dtype)
+
+
+@torch.library.custom_op("effnotes::fp8_transpose", mutates_args=())
+def _transpose_op(x: torch.Tensor) -> torch.Tensor:
+    out_t = torch.empty((x.shape[1], x.shape[0]), dtype=x.dtype, device=x.device)
+    _launch(x, None, out_t, 0.0, cast=False)
+    return out_t
+
+
+@_transpose_op.register_fake
+def _(x: torch.Tensor) -> torch.Tensor:
+    return x.new_empty((x.shape[1], x.shape[0]))
+
+
+_FP8_DTYPES = (torch.float8_e4m3fn, torch.float8_e5m2)
+
+
+def cast_transpose(x: torch.Tensor, fmt: FP8Format | str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x`` ``(rows, cols)`` (float16, bfloat16 or float32, any strides) clipped to
+    ``fmt``'s range and cast to it, returned twice: ``(rows, cols)`` row-major and its
+    transpose ``(cols, rows)`` row-major, from one read of ``x``. Rounds to nearest even,
+    as ``x.clamp(-max, max).to(fmt.dtype)`` does."""
+    spec = get_format(fmt) if isinstance(fmt, str) else fmt
+    _check_2d(x, "x")
+    if x.dtype not in (torch.float16, torch.bfloat16, torch.float32):
+        raise TypeError(f"x must be float16, bfloat16 or float32, got {x.dtype}")
+    reason = triton_unavailable_reason(x)
+    if reason is not None:
+        raise RuntimeError(f"cast_transpose cannot run: {reason}")
+    return _cast_transpose_op(x, spec.name)
+
+
+def transpose(x8: torch.Tensor) -> torch.Tensor:
+    """The transpose ``(cols, rows)``, row-major, of an FP8 tensor ``x8`` ``(rows, cols)``."""
+    _check_2d(x8, "x8")
+    if x8.dtype not in _FP8_DTYPES:
+        raise TypeError(f"x8 must be float8_e4m3fn or float8_e5m2, got {x8.dtype}")
+    reason = triton_unavailable_reason(x8)
+    if reason is not None:
+        raise RuntimeError(f"transpose cannot run: {reason}")
+    return _transpose_op(x8)
+
+
+def cast_transpose_reference(x: torch.Tensor, fmt: FP8Format | str
+                             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`cast_transpose` in plain PyTorch (a cast and a transposed copy)."""
+    spec = get_format(fmt) if isinstance(fmt, str) else fmt
+    _check_2d(x, "x")
+    out = x.clamp(-spec.max, spec.max).to(spec.dtype)
+    return out, out.t().contiguous()

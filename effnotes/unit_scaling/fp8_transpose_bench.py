@@ -1,0 +1,110 @@
+"""Benchmark: the tiled FP8 cast-and-transpose kernels against PyTorch's way of doing it.
+
+For the operand shapes of the throughput model's backward pass (16k tokens, width 2048), it
+times, with ``triton.testing.do_bench`` on one CUDA device:
+
+- *cast + transpose* of a BF16 gradient to E5M2 in both layouts: PyTorch eager (a clipped
+  cast, then ``.t().contiguous()``), the same compiled with ``torch.compile``, and
+  :func:`.fp8_transpose.cast_transpose` at a few tile sizes;
+- *transpose* of an E4M3 tensor: eager, compiled, and :func:`.fp8_transpose.transpose`.
+
+It checks that every variant gives the same bytes as eager PyTorch, and prints each time
+with its effective bandwidth (bytes read and written over time) and its speed relative to
+compiled PyTorch, measured in the same run. Needs CUDA and Triton::
+
+    python -m effnotes.unit_scaling.fp8_transpose_bench
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import torch
+
+from effnotes.unit_scaling.formats import E4M3, E5M2
+from effnotes.unit_scaling.fp8_transpose import _launch, cast_transpose_reference
+
+#: (rows, columns) of the operands: tokens x width for the q/k/v, projection, MLP-up and
+#: MLP-down gradients and inputs of one block at the throughput model's defaults
+SHAPES = ((16384, 6144), (16384, 2048), (16384, 8192))
+#: (tile rows, tile columns, warps) tried for the Triton kernel
+TILES = ((64, 64, 4), (64, 128, 4), (128, 64, 4), (128, 128, 8), (32, 128, 4), (128, 32, 4))
+
+
+def _same_bytes(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.shape == b.shape and torch.equal(a.view(torch.uint8), b.view(torch.uint8))
+
+
+def _triton_cast(x, fmt, tile):
+    out = torch.empty(x.shape, dtype=fmt.dtype, device=x.device)
+    out_t = torch.empty((x.shape[1], x.shape[0]), dtype=fmt.dtype, device=x.device)
+    _launch(x, out, out_t, fmt.max, cast=True, block=tile[:2], num_warps=tile[2])
+    return out, out_t
+
+
+def _triton_transpose(x8, tile):
+    out_t = torch.empty((x8.shape[1], x8.shape[0]), dtype=x8.dtype, device=x8.device)
+    _launch(x8, None, out_t, 0.0, cast=False, block=tile[:2], num_warps=tile[2])
+    return out_t
+
+
+def bench_cast_transpose(shape: tuple[int, int], device: torch.device) -> list[dict]:
+    """One row per variant for a BF16 ``shape`` cast to E5M2 in both layouts."""
+    from triton.testing import do_bench
+
+    x = torch.randn(shape, device=device, dtype=torch.bfloat16) * 1000
+    compiled = torch.compile(lambda t: cast_transpose_reference(t, E5M2))
+    want = cast_transpose_reference(x, E5M2)
+    variants = {"torch eager": lambda: cast_transpose_reference(x, E5M2),
+                "torch compiled": lambda: compiled(x)}
+    for tile in TILES:
+        variants[f"triton {tile[0]}x{tile[1]}/{tile[2]}w"] = (lambda t=tile: _triton_cast(x, E5M2, t))
+    moved = x.numel() * (2 + 1 + 1)
+    return _time(variants, want, moved, "cast+transpose", shape, do_bench)
+
+
+def bench_transpose(shape: tuple[int, int], device: torch.device) -> list[dict]:
+    """One row per variant for transposing an E4M3 ``shape``."""
+    from triton.testing import do_bench
+
+    x8 = (torch.randn(shape, device=device) * 10).to(E4M3.dtype)
+    compiled = torch.compile(lambda t: t.t().contiguous())
+    want = x8.t().contiguous()
+    variants = {"torch eager": lambda: x8.t().contiguous(), "torch compiled": lambda: compiled(x8)}
+    for tile in TILES:
+        variants[f"triton {tile[0]}x{tile[1]}/{tile[2]}w"] = (lambda t=tile: _triton_transpose(x8, t))
+    return _time(variants, want, 2 * x8.numel(), "transpose", shape, do_bench)
+
+
+def _time(variants, want, moved_bytes, task, shape, do_bench) -> list[dict]:
+    rows = []
+    for name, fn in variants.items():
+        got = fn()
+        same = all(_same_bytes(g, w) for g, w in zip(got, want)) if isinstance(want, tuple) \
+            else _same_bytes(got, want)
+        ms = do_bench(fn, warmup=25, rep=100)
+        rows.append({"task": task, "shape": f"{shape[0]}x{shape[1]}", "variant": name,
+                     "ms": ms, "GB/s": moved_bytes / ms / 1e6, "same bytes": same})
+    table = pd.DataFrame(rows)
+    base = table.loc[table["variant"] == "torch compiled", "ms"].iloc[0]
+    table["x vs compiled"] = base / table["ms"]
+    return table.to_dict("records")
+
+
+def main() -> int:
+    device = torch.device("cuda")
+    rows = []
+    for shape in SHAPES:
+        rows += bench_cast_transpose(shape, device)
+        rows += bench_transpose(shape, device)
+    table = pd.DataFrame(rows)
+    print(f"FP8 cast+transpose and transpose on {torch.cuda.get_device_name(device)} "
+          f"(torch {torch.__version__}); 'x vs compiled' is torch.compile's time over this one")
+    print(table.round(3).to_string(index=False))
+    if not table["same bytes"].all():
+        print("MISMATCH: some variant's bytes differ from eager PyTorch's")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
