@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - depends on the installation
 _INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 
 #: tile (rows, columns) read by one program, and the warps that work on it
-BLOCK = (64, 64)
+BLOCK = (64, 128)
 NUM_WARPS = 4
 
 
