@@ -14,23 +14,17 @@
 Nothing here imports ``tokenizers`` until a tokeniser is trained.
 """
 
-from effnotes.masking.analysis import arm_summary, mean_interval, schedule_speedup, steps_to_reach, verdict
-from effnotes.masking.collator import (IGNORE, FrozenMasks, MaskingCollator, SpecialTokens,
-                                       frozen_eval_masks, mask_tokens)
-from effnotes.masking.corpus import (CORPUS_ENV, TokenizedCorpus, corpus_for, load_corpus,
-                                     prepare_corpus, save_corpus, train_tokenizer)
-from effnotes.masking.data import area_task, pack_chunks, split_documents
-from effnotes.masking.model import EncoderConfig, MaskedLanguageModel
-from effnotes.masking.pretrain import PretrainConfig, PretrainResult, heldout_loss, pretrain
-from effnotes.masking.probe import majority_accuracy, probe_accuracy
-from effnotes.masking.schedules import KINDS, MaskingSchedule, parse_schedule
+from effnotes._lazy import lazy_exports
 
-__all__ = [
-    "arm_summary", "mean_interval", "schedule_speedup", "steps_to_reach", "verdict",
-    "IGNORE", "FrozenMasks", "MaskingCollator", "SpecialTokens", "frozen_eval_masks",
-    "mask_tokens", "CORPUS_ENV", "TokenizedCorpus", "corpus_for", "load_corpus",
-    "prepare_corpus", "save_corpus", "train_tokenizer", "area_task", "pack_chunks",
-    "split_documents", "EncoderConfig", "MaskedLanguageModel", "PretrainConfig",
-    "PretrainResult", "heldout_loss", "pretrain", "majority_accuracy", "probe_accuracy",
-    "KINDS", "MaskingSchedule", "parse_schedule",
-]
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    "analysis": ["arm_summary", "mean_interval", "schedule_speedup", "steps_to_reach", "verdict"],
+    "collator": ["IGNORE", "FrozenMasks", "MaskingCollator", "SpecialTokens",
+        "frozen_eval_masks", "mask_tokens"],
+    "corpus": ["CORPUS_ENV", "TokenizedCorpus", "corpus_for", "load_corpus", "prepare_corpus",
+        "save_corpus", "train_tokenizer"],
+    "data": ["area_task", "pack_chunks", "split_documents"],
+    "model": ["EncoderConfig", "MaskedLanguageModel"],
+    "pretrain": ["PretrainConfig", "PretrainResult", "heldout_loss", "pretrain"],
+    "probe": ["majority_accuracy", "probe_accuracy"],
+    "schedules": ["KINDS", "MaskingSchedule", "parse_schedule"],
+})

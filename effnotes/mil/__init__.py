@@ -9,14 +9,13 @@
 - :mod:`~effnotes.mil.experiment`: the chapter's experiment, per profile.
 """
 
-from effnotes.mil.beats import BankConfig, BeatBank, combine_banks, load_beat_bank, segment_beats
-from effnotes.mil.cohort import Cohort, CohortConfig, make_cohort
-from effnotes.mil.metrics import (auc, cox_top_quartile, instance_auc, score_quartiles,
-                                  top_quartile_risk_ratio)
-from effnotes.mil.models import AttentionMIL, InstanceMIL, TrainConfig
-from effnotes.mil.pooling import max_pool, mean_pool, pool, topk_pool
+from effnotes._lazy import lazy_exports
 
-__all__ = ["AttentionMIL", "BankConfig", "BeatBank", "Cohort", "CohortConfig", "InstanceMIL",
-           "TrainConfig", "auc", "combine_banks", "cox_top_quartile", "instance_auc",
-           "load_beat_bank", "make_cohort", "max_pool", "mean_pool", "pool", "score_quartiles",
-           "segment_beats", "top_quartile_risk_ratio", "topk_pool"]
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    "beats": ["BankConfig", "BeatBank", "combine_banks", "load_beat_bank", "segment_beats"],
+    "cohort": ["Cohort", "CohortConfig", "make_cohort"],
+    "metrics": ["auc", "cox_top_quartile", "instance_auc", "score_quartiles",
+        "top_quartile_risk_ratio"],
+    "models": ["AttentionMIL", "InstanceMIL", "TrainConfig"],
+    "pooling": ["max_pool", "mean_pool", "pool", "topk_pool"],
+})
