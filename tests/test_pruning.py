@@ -219,9 +219,10 @@ def test_layer_sensitivity_and_inference_timing(tiny_split):
         layer_sensitivity(model, val, method="taylor")
     pruned = copy.deepcopy(model)
     prune_model(pruned, "global_magnitude", 4)
-    timing = inference_speedup(model, pruned, (1, 8, 8), batch=64, min_run_time=0.05, rounds=2,
+    timing = inference_speedup(model, pruned, (1, 8, 8), batch=64, min_run_time=0.05, rounds=1,
                                repeats=1)
     assert min(timing["dense_s"], timing["pruned_s"], timing["folded_s"]) > 0
+    # with one round and one repeat, the paired speedup is the plain ratio of the times
     assert timing["speedup_folded"] == pytest.approx(timing["dense_s"] / timing["folded_s"])
     repeated = inference_speedup(model, pruned, (1, 8, 8), batch=64, min_run_time=0.03,
                                  rounds=2, repeats=3)

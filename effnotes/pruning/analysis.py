@@ -9,10 +9,10 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.nn.utils import prune
-from torch.utils import benchmark
 
 from effnotes.pruning.metrics import effective_parameters
 from effnotes.pruning.strategies import prunable_layers
+from effnotes.timing import interleaved_times, paired_speedups
 from effnotes.training import evaluate
 
 
@@ -63,9 +63,10 @@ def inference_speedup(dense: nn.Module, pruned: nn.Module, input_shape: tuple[in
     speedups of the two pruned versions over the dense one.
 
     One measurement times the models in ``rounds`` alternating blocks of
-    ``min_run_time / rounds`` seconds each (``torch.utils.benchmark``, which synchronises
-    CUDA), in an order rotated from round to round, and takes each model's median over its
-    blocks, so a change in machine load hits all three. On a shared virtual CPU a whole
+    ``min_run_time / rounds`` seconds each, in an order rotated from round to round
+    (:func:`effnotes.timing.interleaved_times`), and takes each model's median over its
+    blocks and each speedup's median over the rounds' own ratios, so a change in machine
+    load hits all three. On a shared virtual CPU a whole
     measurement can still come out skewed (one model slow in every block), so the
     measurement is made ``repeats`` times, each with a freshly allocated input batch and a
     fresh folded copy, and every figure is the median over the repeats.
@@ -81,25 +82,24 @@ def inference_speedup(dense: nn.Module, pruned: nn.Module, input_shape: tuple[in
         x = torch.randn(batch, *input_shape,
                         generator=torch.Generator().manual_seed(repeat)).to(device)
         models = {"dense": dense, "pruned": pruned, "folded": folded_copy(pruned, like=dense)}
-        samples: dict[str, list[float]] = {label: [] for label in models}
-        labels = list(models)
-        for round_ in range(rounds):  # rotate the order, so no model always runs first
-            shift = round_ % len(labels)
-            for label in labels[shift:] + labels[:shift]:
-                model = models[label]
-                was_training = model.training
-                model.eval()
-                timer = benchmark.Timer(stmt="model(x)", globals={"model": model, "x": x},
-                                        num_threads=torch.get_num_threads())
-                with torch.no_grad():
-                    samples[label].append(
-                        timer.blocked_autorange(min_run_time=min_run_time / rounds).median)
-                model.train(was_training)
-        times = {label: float(statistics.median(values)) for label, values in samples.items()}
-        for label, value in times.items():
-            measured[label].append(value)
-        measured["speedup_pruned"].append(times["dense"] / times["pruned"])
-        measured["speedup_folded"].append(times["dense"] / times["folded"])
+        modes = {label: model.training for label, model in models.items()}
+        for model in models.values():
+            model.eval()
+        try:
+            rounds_times = interleaved_times(
+                {label: ("with torch.no_grad():\n    model(x)",
+                         {"model": model, "x": x, "torch": torch})
+                 for label, model in models.items()},
+                min_run_time=min_run_time, rounds=rounds)
+        finally:
+            for label, model in models.items():
+                model.train(modes[label])
+        times = rounds_times.median()
+        speedups = paired_speedups(rounds_times, "dense")
+        for label in models:
+            measured[label].append(float(times[label]))
+        measured["speedup_pruned"].append(float(speedups["pruned"]))
+        measured["speedup_folded"].append(float(speedups["folded"]))
     middle = {key: float(statistics.median(values)) for key, values in measured.items()}
     return {"dense_s": middle["dense"], "pruned_s": middle["pruned"],
             "folded_s": middle["folded"], "speedup_pruned": middle["speedup_pruned"],

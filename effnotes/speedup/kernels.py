@@ -12,21 +12,20 @@ import warnings
 
 import pandas as pd
 import torch
-from torch.utils import benchmark
 
-
-def _median_seconds(statement: str, variables: dict, min_run_time: float) -> float:
-    timer = benchmark.Timer(stmt=statement, globals=variables, num_threads=torch.get_num_threads())
-    return float(timer.blocked_autorange(min_run_time=min_run_time).median)
+from effnotes.timing import interleaved_times, paired_speedups
 
 
 def sparse_vs_narrow(width: int = 2048, batch: int = 256, *, sparsity: float = 0.9,
                      narrow_factor: int = 3, device: torch.device | str = "cpu",
-                     min_run_time: float = 0.5, seed: int = 0) -> pd.DataFrame:
+                     min_run_time: float = 0.5, rounds: int = 7, seed: int = 0) -> pd.DataFrame:
     """Time a dense layer, the same layer with ``sparsity`` of its weights zeroed (run by the
     dense kernel and by a CSR sparse kernel), and a dense layer ``narrow_factor`` times
     narrower. Each row gives useful FLOPs, theoretical speedup (FLOP ratio), median seconds
-    per product (``torch.utils.benchmark``) and measured speedup against the dense layer."""
+    per product, and measured speedup against the dense layer: the four are timed in
+    ``rounds`` interleaved rounds of about ``min_run_time`` seconds in all per variant
+    (:func:`effnotes.timing.interleaved_times`), and the speedup is the median over rounds
+    of the same round's ratio (:func:`effnotes.timing.paired_speedups`)."""
     if width < narrow_factor or batch < 1:
         raise ValueError(f"need width >= narrow_factor and batch >= 1, got width={width}, batch={batch}")
     if not 0 <= sparsity < 1:
@@ -51,11 +50,13 @@ def sparse_vs_narrow(width: int = 2048, batch: int = 256, *, sparsity: float = 0
         (f"{narrow_factor}x narrower, dense", "x @ W.T", {"W": narrow_weight},
          2.0 * batch * width * (width // narrow_factor)),
     ]
-    rows = []
-    for name, statement, extra, flops in variants:
-        seconds = _median_seconds(statement, {"x": x, "torch": torch, **extra}, min_run_time)
-        rows.append({"variant": name, "useful_gflop": flops / 1e9, "seconds": seconds})
-    frame = pd.DataFrame(rows)
+    times = interleaved_times(
+        {name: (statement, {"x": x, "torch": torch, **extra})
+         for name, statement, extra, _ in variants},
+        min_run_time=min_run_time, rounds=rounds)
+    frame = pd.DataFrame({"variant": [name for name, *_ in variants],
+                          "useful_gflop": [flops / 1e9 for *_, flops in variants]})
+    frame["seconds"] = times.median().to_numpy()
     frame["theoretical_speedup"] = dense_flops / 1e9 / frame["useful_gflop"]
-    frame["measured_speedup"] = frame.loc[0, "seconds"] / frame["seconds"]
+    frame["measured_speedup"] = paired_speedups(times, "dense").to_numpy()
     return frame
