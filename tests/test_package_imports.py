@@ -23,3 +23,21 @@ def test_lazy_package_exports_resolve_and_reject_unknown_names():
         assert all(getattr(package, name) is not None for name in package.__all__)
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         mil.nothing
+
+
+def test_a_function_named_like_its_module_survives_the_module_import():
+    # importing effnotes.masking.experiment imports effnotes.masking.pretrain, which binds
+    # the package attribute `pretrain`; the package must still export the function
+    code = ("import effnotes.masking.experiment\n"
+            "from effnotes.masking import pretrain, pack_chunks\n"
+            "assert callable(pretrain) and callable(pack_chunks), (pretrain, pack_chunks)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_lazy_exports_refuse_a_name_that_is_also_a_submodule():
+    from effnotes._lazy import lazy_exports
+
+    with pytest.raises(ValueError, match="'pretrain' is both"):
+        lazy_exports("effnotes.masking", {"pretrain": ["pretrain"]})

@@ -14,17 +14,25 @@
 Nothing here imports ``tokenizers`` until a tokeniser is trained.
 """
 
+from effnotes.masking.analysis import (arm_summary, mean_interval, schedule_speedup,  # noqa: F401
+                                      steps_to_reach, verdict)
+from effnotes.masking.collator import (IGNORE, FrozenMasks, MaskingCollator, SpecialTokens,  # noqa: F401
+                                       frozen_eval_masks, mask_tokens)
+from effnotes.masking.model import EncoderConfig, MaskedLanguageModel  # noqa: F401
+from effnotes.masking.pretrain import (PretrainConfig, PretrainResult, heldout_loss,  # noqa: F401
+                                       pretrain)
+from effnotes.masking.schedules import KINDS, MaskingSchedule, parse_schedule  # noqa: F401
 from effnotes._lazy import lazy_exports
 
+# corpus (and data and probe, which import it) load on first use, so that
+# `python -m effnotes.masking.corpus` runs a module its package has not imported yet
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    "analysis": ["arm_summary", "mean_interval", "schedule_speedup", "steps_to_reach", "verdict"],
-    "collator": ["IGNORE", "FrozenMasks", "MaskingCollator", "SpecialTokens",
-        "frozen_eval_masks", "mask_tokens"],
     "corpus": ["CORPUS_ENV", "TokenizedCorpus", "corpus_for", "load_corpus", "prepare_corpus",
-        "save_corpus", "train_tokenizer"],
+               "save_corpus", "train_tokenizer"],
     "data": ["area_task", "pack_chunks", "split_documents"],
-    "model": ["EncoderConfig", "MaskedLanguageModel"],
-    "pretrain": ["PretrainConfig", "PretrainResult", "heldout_loss", "pretrain"],
     "probe": ["majority_accuracy", "probe_accuracy"],
-    "schedules": ["KINDS", "MaskingSchedule", "parse_schedule"],
-})
+}, eager=["arm_summary", "mean_interval", "schedule_speedup", "steps_to_reach", "verdict",
+          "IGNORE", "FrozenMasks", "MaskingCollator", "SpecialTokens", "frozen_eval_masks",
+          "mask_tokens", "EncoderConfig", "MaskedLanguageModel", "PretrainConfig",
+          "PretrainResult", "heldout_loss", "pretrain", "KINDS", "MaskingSchedule",
+          "parse_schedule"])

@@ -15,7 +15,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "beats": ["BankConfig", "BeatBank", "combine_banks", "load_beat_bank", "segment_beats"],
     "cohort": ["Cohort", "CohortConfig", "make_cohort"],
     "metrics": ["auc", "cox_top_quartile", "instance_auc", "score_quartiles",
-        "top_quartile_risk_ratio"],
+                "top_quartile_risk_ratio"],
     "models": ["AttentionMIL", "InstanceMIL", "TrainConfig"],
     "pooling": ["max_pool", "mean_pool", "pool", "topk_pool"],
 })
