@@ -28,3 +28,16 @@ def stored_profile(tmp_path_factory):
         return json.loads((root / chapter / f"{profile}.json").read_text())
 
     return run
+
+
+def cpu_scaled_mm_works() -> bool:
+    """Whether this torch runs ``torch._scaled_mm`` (an FP8 GEMM) on the CPU."""
+    import torch
+
+    try:
+        a = torch.ones(16, 16).to(torch.float8_e4m3fn)
+        torch._scaled_mm(a, a.t(), scale_a=torch.tensor(1.0), scale_b=torch.tensor(1.0),
+                         out_dtype=torch.bfloat16)
+        return True
+    except (RuntimeError, AttributeError, TypeError, NotImplementedError):
+        return False

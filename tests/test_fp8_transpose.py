@@ -17,6 +17,7 @@ import textwrap
 
 import pytest
 import torch
+from conftest import cpu_scaled_mm_works
 
 from effnotes.unit_scaling import fp8_transpose as ft
 
@@ -98,7 +99,7 @@ _INTERPRETED = textwrap.dedent("""
 
 @pytest.mark.skipif(not HAS_TRITON, reason="Triton is not installed")
 def test_kernels_under_the_triton_interpreter():
-    if not _cpu_scaled_mm_works():
+    if not cpu_scaled_mm_works():
         pytest.skip("this torch has no FP8 GEMM on the CPU")
     env = {**os.environ, "TRITON_INTERPRET": "1"}
     done = subprocess.run([sys.executable, "-c", _INTERPRETED], env=env, capture_output=True,
@@ -106,15 +107,6 @@ def test_kernels_under_the_triton_interpreter():
     assert done.returncode == 0, done.stderr[-3000:]
     assert "interpreted kernels agree" in done.stdout
 
-
-def _cpu_scaled_mm_works() -> bool:
-    try:
-        a = torch.ones(16, 16).to(torch.float8_e4m3fn)
-        torch._scaled_mm(a, a.t(), scale_a=torch.tensor(1.0), scale_b=torch.tensor(1.0),
-                         out_dtype=torch.bfloat16)
-        return True
-    except (RuntimeError, AttributeError, TypeError, NotImplementedError):
-        return False
 
 
 @pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA device and Triton")

@@ -8,6 +8,7 @@ import warnings
 import pandas as pd
 import pytest
 import torch
+from conftest import cpu_scaled_mm_works
 
 from effnotes.unit_scaling import functional as U
 from effnotes.unit_scaling.analysis import hidden_linear_scales, residual_rms, track_scales
@@ -197,17 +198,8 @@ def test_learning_rate_rules_follow_the_parametrisation():
 # --- the real-FP8 linear -------------------------------------------------------------------
 
 
-def _cpu_scaled_mm_works() -> bool:
-    try:
-        a = torch.ones(16, 16).to(torch.float8_e4m3fn)
-        torch._scaled_mm(a, a.t(), scale_a=torch.tensor(1.0), scale_b=torch.tensor(1.0),
-                         out_dtype=torch.bfloat16)
-        return True
-    except (RuntimeError, AttributeError, TypeError, NotImplementedError):
-        return False
 
-
-@pytest.mark.skipif(not _cpu_scaled_mm_works(), reason="this torch has no FP8 GEMM on the CPU")
+@pytest.mark.skipif(not cpu_scaled_mm_works(), reason="this torch has no FP8 GEMM on the CPU")
 def test_fp8_function_matches_the_simulation_in_all_three_gemms():
     from effnotes.unit_scaling.fp8_cuda import FP8LinearFunction
 
