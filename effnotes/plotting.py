@@ -39,3 +39,26 @@ def plot_tradeoff(curve: TradeoffCurve, ax: plt.Axes | None = None, *, color=Non
         ax.set_xscale("log")
     ax.set_xlabel(f"training cost ({curve.cost_unit})")
     return ax
+
+
+def plot_amdahl(fraction: float, factor: float, *, measured: tuple[float, float] | None = None,
+                ax: plt.Axes | None = None) -> plt.Axes:
+    """Amdahl's law, whole-step speedup against the speedup ``s`` of a fraction ``p`` of the
+    step (log-log, ``s`` from 1 to 100), for p = 0.5, 0.9, 0.99 and ``fraction`` (solid);
+    ``measured`` = (s, S) marks a measured point. The title gives S at (``fraction``,
+    ``factor``)."""
+    from effnotes.tradeoff import amdahl_speedup
+
+    ax = ax or plt.gca()
+    factors = np.logspace(0, 2, 200)
+    for p in sorted({0.5, 0.9, 0.99, fraction}):
+        ax.plot(factors, [amdahl_speedup(p, s) for s in factors],
+                "-" if p == fraction else ":", label=f"p = {p:.2f}")
+    if measured is not None:
+        ax.scatter([measured[0]], [measured[1]], color="black", zorder=3, label="measured")
+    ax.set(xscale="log", yscale="log", xlabel="speedup s of the fraction p",
+           ylabel="whole-step speedup S")
+    ax.set_title(f"S = {amdahl_speedup(fraction, factor):.2f} at p = {fraction:.2f}, "
+                 f"s = {factor:.1f}")
+    ax.legend(fontsize="small")
+    return ax

@@ -151,3 +151,18 @@ def test_reread_runs():
     assert set(points["kind"]) == {"cyclic"}
     with pytest.raises(ValueError, match="steps_per_epoch"):
         reread_runs(trace, [10], every=2, window=1, steps_per_epoch=0)
+
+
+def test_describe_agreement_reads_the_checks_into_one_sentence():
+    from effnotes.cyclic.compare import describe_agreement
+
+    checks = {"n_beyond": 1, "n_later": 24, "allowed_beyond": 2, "signs_agree": True,
+              "effects_agree": True,
+              "strong_correlations": {"label_smoothing": 0.91, "combined": 0.49}}
+    text = describe_agreement(checks)
+    assert text.startswith("1 of 24 (method, budget) pairs")
+    assert "up to 2;" in text and "label smoothing (r = 0.91), combined (r = 0.49)" in text
+    assert "cyclic curve agrees" in text and text.endswith("(r ≥ 0.8 for each) fails")
+    checks.update(effects_agree=False, strong_correlations={})
+    text = describe_agreement(checks)
+    assert "errors are none" in text and "does not agree" in text and text.endswith("holds")

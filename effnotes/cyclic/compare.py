@@ -260,3 +260,21 @@ def agreement_checks(points: pd.DataFrame, *, threshold_sd: float = 2.0,
         "effects_agree": bool((difference <= 2 * strong["se"]).all()),
         "strong_correlations": {m: float(r) for m, r in strong["correlation"].items()},
     }
+
+
+def describe_agreement(checks: dict) -> str:
+    """One sentence for the prose from an :func:`agreement_checks` result: gaps beyond two
+    seed SDs against what chance allows, the strong methods with their correlations, whether
+    the cyclic curve agrees with the standard one on their effects, and whether the
+    paper's correlation check (r >= 0.8 for each strong method) holds."""
+    correlations = checks["strong_correlations"]
+    strong = ", ".join(f"{method.replace('_', ' ')} (r = {r:.2f})"
+                       for method, r in correlations.items())
+    agrees = "agrees" if checks["signs_agree"] and checks["effects_agree"] else "does not agree"
+    paper = "holds" if all(r >= 0.8 for r in correlations.values()) else "fails"
+    return (f"{checks['n_beyond']} of {checks['n_later']} (method, budget) pairs after the "
+            f"first budget lie beyond two seed SDs, where chance allows up to "
+            f"{checks['allowed_beyond']}; the methods with an effect above two standard "
+            f"errors are {strong or 'none'}, and for them the cyclic curve {agrees} with the "
+            f"standard curve on the sign and size of the effect; the paper's correlation "
+            f"check (r ≥ 0.8 for each) {paper}")

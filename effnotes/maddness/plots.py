@@ -88,3 +88,24 @@ def plot_bench(table: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
     ax.axhline(1, color="0.3", lw=1)
     ax.set(xlabel="", ylabel="speedup over numpy float32 (x)")
     return ax
+
+
+def plot_lambda_grid(grid: pd.DataFrame, ncodebooks: int, lam: float,
+                     ax: plt.Axes | None = None) -> plt.Axes:
+    """Relative accuracy against fused kernel time for every ridge penalty λ of a
+    :func:`~effnotes.maddness.accuracy.lambda_grid` result (one line per λ, log time), with
+    the point (``ncodebooks``, ``lam``) circled and its figures in the title."""
+    chosen = grid[(grid["ncodebooks"] == ncodebooks) & (grid["lam"] == lam)]
+    if chosen.empty:
+        raise ValueError(f"the grid has no point with ncodebooks={ncodebooks}, lam={lam}")
+    row = chosen.iloc[0]
+    ax = ax or plt.gca()
+    for value, part in grid.groupby("lam"):
+        ax.plot(part["time_ms"], part["relative_accuracy"], "o-", label=f"λ={value}")
+    ax.scatter([row.time_ms], [row.relative_accuracy], s=160, facecolors="none",
+               edgecolors="k", linewidths=2)
+    ax.set(xscale="log", xlabel="fused kernel time (ms)", ylabel="relative accuracy")
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title(f"C={ncodebooks}, λ={lam}: NMSE {row.nmse:.4f}, "
+                 f"rel. acc. {row.relative_accuracy:.4f}, {row.time_ms:.3f} ms")
+    return ax

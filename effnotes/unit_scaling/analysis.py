@@ -175,3 +175,19 @@ def residual_profile(parametrisation: str, *, depth: int, width: int, tau: float
         for handle in handles:
             handle.remove()
     return pd.Series(rms, index=pd.RangeIndex(depth, name="layer"), name="rms")
+
+
+def plot_residual_profiles(*, tau: float, depth: int, width: int,
+                           ax: plt.Axes | None = None) -> plt.Axes:
+    """:func:`residual_profile` of μS (with ``tau``) and of SP at ``depth`` and ``width``,
+    block by block on a log axis, with RMS 1 dotted."""
+    mus = residual_profile("mus", depth=depth, width=width, tau=tau)
+    sp = residual_profile("sp", depth=depth, width=width)
+    ax = ax or plt.gca()
+    ax.plot(mus.index, mus.values, marker="o", ms=3, label=f"μS, τ = {tau:.2f}")
+    ax.plot(sp.index, sp.values, marker="s", ms=3, label="SP (pre-LN)")
+    ax.axhline(1.0, color="0.5", lw=1, ls=":")
+    ax.set(yscale="log", xlabel="block", ylabel="residual-stream RMS",
+           title=f"depth {depth}, width {width}")
+    ax.legend(fontsize=8)
+    return ax
