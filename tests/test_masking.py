@@ -402,3 +402,31 @@ def test_experiment_runs_from_a_corpus_file_without_tokenizers(small_corpus, tmp
     result = run_profile(params)
     assert len(result["runs"]) == 2 * len(params["arms"])
     assert result["corpus"]["n_documents"] == len(small_corpus)
+
+
+def test_corruption_shares_follow_bert_80_10_10():
+    from effnotes.masking import corruption_shares
+
+    ids = torch.randint(SPECIAL.n_special, SPECIAL.vocab_size, (400, 64),
+                        generator=torch.Generator().manual_seed(0))
+    ids[:, 0] = SPECIAL.cls                       # one special token per row, never a target
+    masks = frozen_eval_masks(ids, SPECIAL, rate=0.2, seed=1)
+    shares = corruption_shares(masks, ids, SPECIAL)
+    assert shares["target_share"] == pytest.approx(0.2, abs=0.01)
+    assert shares["mask_share"] == pytest.approx(0.8, abs=0.02)
+    # a random replacement equals the original about once in (vocab - specials) draws
+    assert shares["random_share"] == pytest.approx(0.1 * (1 - 1 / 95), abs=0.02)
+    assert shares["kept_share"] == pytest.approx(0.1 * (1 + 1 / 95), abs=0.02)
+    assert sum(v for k, v in shares.items() if k != "target_share") == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="shape"):
+        corruption_shares(masks, ids[:10], SPECIAL)
+
+
+def test_decode_tokens_reads_ids_back_through_the_stored_tokeniser(small_corpus):
+    from dataclasses import replace
+
+    tokens = small_corpus.decode_tokens(small_corpus.document(0)[:5])
+    assert len(tokens) == 5 and all(isinstance(t, str) and t for t in tokens)
+    assert small_corpus.decode_tokens([small_corpus.special.mask]) == ["[MASK]"]
+    with pytest.raises(ValueError, match="stores no tokeniser"):
+        replace(small_corpus, tokenizer_json="").decode_tokens([0])

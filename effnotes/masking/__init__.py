@@ -17,7 +17,7 @@ Nothing here imports ``tokenizers`` until a tokeniser is trained.
 from effnotes.masking.analysis import (arm_summary, mean_interval, schedule_speedup,  # noqa: F401
                                       steps_to_reach, verdict)
 from effnotes.masking.collator import (IGNORE, FrozenMasks, MaskingCollator, SpecialTokens,  # noqa: F401
-                                       frozen_eval_masks, mask_tokens)
+                                       corruption_shares, frozen_eval_masks, mask_tokens)
 from effnotes.masking.model import EncoderConfig, MaskedLanguageModel  # noqa: F401
 from effnotes.masking.pretrain import (PretrainConfig, PretrainResult, heldout_loss,  # noqa: F401
                                        pretrain)
@@ -32,7 +32,8 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "data": ["area_task", "pack_chunks", "split_documents"],
     "probe": ["majority_accuracy", "probe_accuracy"],
 }, eager=["arm_summary", "mean_interval", "schedule_speedup", "steps_to_reach", "verdict",
-          "IGNORE", "FrozenMasks", "MaskingCollator", "SpecialTokens", "frozen_eval_masks",
+          "IGNORE", "FrozenMasks", "MaskingCollator", "SpecialTokens", "corruption_shares",
+          "frozen_eval_masks",
           "mask_tokens", "EncoderConfig", "MaskedLanguageModel", "PretrainConfig",
           "PretrainResult", "heldout_loss", "pretrain", "KINDS", "MaskingSchedule",
           "parse_schedule"])

@@ -157,3 +157,24 @@ def frozen_eval_masks(ids: torch.Tensor, special: SpecialTokens, *, rate: float 
     if not (labels != IGNORE).any():
         raise ValueError("the frozen evaluation masks hold no targets: use more held-out text")
     return FrozenMasks(inputs, labels, float(rate), int(seed))
+
+
+def corruption_shares(masks: FrozenMasks, original: torch.Tensor,
+                      special: SpecialTokens) -> dict[str, float]:
+    """How ``masks`` corrupted the ``original`` ids it was made from (``(n, length)``, the
+    same shape as ``masks.inputs``), as fractions: ``target_share``, the targets among the
+    ordinary (non-special) tokens; and among the targets, ``mask_share`` replaced by
+    ``[MASK]``, ``random_share`` replaced by another token, ``kept_share`` left as they were
+    (BERT's 80/10/10 puts a random token that happens to be the original here)."""
+    if original.shape != masks.inputs.shape:
+        raise ValueError(f"original has shape {tuple(original.shape)}, but the masks were made "
+                         f"for {tuple(masks.inputs.shape)}")
+    targets = masks.labels != IGNORE
+    if not targets.any():
+        raise ValueError("the masks hold no targets")
+    ordinary = ~special.never_masked(original)
+    corrupted, originals = masks.inputs[targets], original[targets]
+    mask_share = float((corrupted == special.mask).float().mean())
+    kept_share = float((corrupted == originals).float().mean())
+    return {"target_share": float(targets.sum() / ordinary.sum()), "mask_share": mask_share,
+            "random_share": 1.0 - mask_share - kept_share, "kept_share": kept_share}

@@ -77,6 +77,16 @@ class TokenizedCorpus:
     def n_tokens(self) -> int:
         return int(self.ids.size)
 
+    def decode_tokens(self, ids) -> list[str]:
+        """The token string of each id in ``ids`` (any 1-d sequence of ints), read from the
+        stored tokeniser. Needs the ``tokenizers`` package and a ``tokenizer_json``."""
+        if not self.tokenizer_json:
+            raise ValueError("this corpus stores no tokeniser, so its ids cannot be decoded")
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_str(self.tokenizer_json)
+        return [tokenizer.id_to_token(int(i)) for i in ids]
+
     def document(self, index: int) -> np.ndarray:
         return self.ids[self.offsets[index]:self.offsets[index + 1]]
 
