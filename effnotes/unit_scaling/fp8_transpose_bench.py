@@ -90,7 +90,19 @@ def _time(variants, want, moved_bytes, task, shape, do_bench) -> list[dict]:
     return table.to_dict("records")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Command line: run the benchmark on the first CUDA device and print its table."""
+    import argparse
+
+    from effnotes.unit_scaling.fp8_transpose import triton
+
+    argparse.ArgumentParser(prog="python -m effnotes.unit_scaling.fp8_transpose_bench",
+                            description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
+    if not torch.cuda.is_available() or triton is None:
+        raise SystemExit("this benchmark needs a CUDA device and Triton "
+                         f"(CUDA available: {torch.cuda.is_available()}, "
+                         f"Triton installed: {triton is not None})")
     device = torch.device("cuda")
     rows = []
     for shape in SHAPES:
