@@ -41,3 +41,10 @@ def show_live_and_stored(comparison, decimals: int = 3) -> None:
         display(Markdown("*No stored run of this chapter's `gpu` profile yet (the README "
                          "says how to make one); this run's numbers:*"))
     display(comparison.table().round(decimals))
+
+
+def interval_text(values, scale: float = 1.0, spec: str = "+.3f") -> str:
+    """"m (95% interval l to h)" for a ``(mean, low, high)`` triple, each multiplied by
+    ``scale`` and formatted with ``spec``."""
+    mean, low, high = (scale * float(v) for v in values)
+    return f"{mean:{spec}} (95% interval {low:{spec}} to {high:{spec}})"

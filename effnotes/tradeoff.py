@@ -195,6 +195,17 @@ class SpeedupEstimate:
         return (f"{self.speedup:.2f}x at quality {self.target:g} "
                 f"({percent}% CI {self.low:.2f}-{self.high:.2f})")
 
+    def prose(self, interval: bool = True) -> str:
+        """The speedup for a sentence: "1.48× (95% interval 1.44–1.52)" (without the
+        parenthesis when ``interval`` is False), or a note that it is undefined because the
+        method's curve never reached the target."""
+        if not np.isfinite(self.speedup):
+            return "undefined (it never reached the target)"
+        if not interval:
+            return f"{self.speedup:.2f}×"
+        percent = round(100 * self.confidence)
+        return f"{self.speedup:.2f}× ({percent}% interval {self.low:.2f}–{self.high:.2f})"
+
 
 def bootstrap_speedup(baseline: SeedSweep, method: SeedSweep, target: float, *,
                       n_boot: int = 2000, confidence: float = 0.95,

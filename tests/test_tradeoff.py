@@ -128,3 +128,16 @@ def test_amdahl():
         amdahl_speedup(1.5, 2)
     with pytest.raises(ValueError, match="factor"):
         amdahl_speedup(0.5, 0)
+
+
+def test_speedup_estimate_prose_with_and_without_its_interval():
+    from effnotes.tradeoff import SpeedupEstimate
+
+    estimate = SpeedupEstimate(target=2.5, speedup=1.484, low=1.441, high=1.523, confidence=0.95,
+                               n_boot=1000, fraction_defined=1.0)
+    assert estimate.prose() == "1.48× (95% interval 1.44–1.52)"
+    assert estimate.prose(interval=False) == "1.48×"
+    never = SpeedupEstimate(target=2.5, speedup=float("nan"), low=float("nan"),
+                            high=float("nan"), confidence=0.95, n_boot=1000,
+                            fraction_defined=0.0)
+    assert never.prose() == "undefined (it never reached the target)"
