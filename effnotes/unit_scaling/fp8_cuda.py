@@ -14,8 +14,13 @@ multiple of 16, float32 scalar scales on the device, and it rejects E5M2 x E5M2 
 gradient is always paired with an E4M3 operand). Outputs are BF16; gradients are returned
 in their parameters' dtypes.
 
-:class:`FP8Linear` wraps it as a module that works under ``torch.compile`` (the casts and
-transposes fuse into the surrounding kernels). Where FP8 GEMMs are unavailable (no CUDA,
+The backward's transposed FP8 operands (``g8.T``, and ``W8`` and ``x8`` column-major) come
+from the tiled Triton kernels of :mod:`.fp8_transpose` where Triton runs, or from a cast and
+PyTorch's transposed copies otherwise (or with ``EFFNOTES_FP8_TRANSPOSE=torch``); both give
+the same bytes.
+
+:class:`FP8Linear` wraps it as a module that works under ``torch.compile`` (the forward casts
+fuse into the surrounding kernels). Where FP8 GEMMs are unavailable (no CUDA,
 a GPU older than compute capability 8.9, a torch without ``_scaled_mm``, or shapes not
 multiples of 16) it warns once, naming the reason, and falls back to the CPU simulation of
 :mod:`.formats`, which rounds the same operands to the same formats.
