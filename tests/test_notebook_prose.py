@@ -41,3 +41,21 @@ def test_display_math_stands_in_its_own_paragraph(chapter, repo_root):
             if "$$" in text:
                 assert text.startswith("$$") and text.endswith("$$") and \
                     text.count("$$") == 2, f"display maths not on its own:\n{text}"
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda c: c.name)
+def test_no_cell_ends_by_echoing_a_widget_callback(chapter, repo_root):
+    """``widgets.interact(f, ...)`` returns ``f``; as a cell's last expression Jupyter echoes
+    it, and the page shows "<function __main__.f(...)>" under the widget."""
+    import ast
+
+    notebook = nbformat.read(chapter.notebook_path(repo_root / "book"), as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or cell.source.lstrip().startswith(("!", "%")):
+            continue
+        body = ast.parse(cell.source).body
+        last = body[-1] if body else None
+        if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
+            func = last.value.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            assert name != "interact", f"assign the result of interact(...):\n{cell.source}"

@@ -96,16 +96,22 @@ def compare_methods(cohort: Cohort, params: dict, device, progress: bool = False
     """Every MIL model with every pooling, attention MIL and the baselines, over the profile's
     seeds (each seed: a fresh stratified split and initialisation). Returns tables: ``aucs``
     (seed, method, family, auc), ``instance`` (seed, arch, instance_auc, witness_auc),
-    ``scores`` (the headline model's test scores with survival data) and ``risk``."""
+    ``scores`` (the headline model's test scores with survival data), ``risk``, and
+    ``pooling_example``: the headline architecture's instance scores on the first seed's test
+    patients, ``instance_scores`` ``(n_test, n_instances)`` with their ``labels``, for
+    trying other poolings on them."""
     bags, labels = cohort.instances(), cohort.labels
     features = baseline_features(cohort, list(params["baselines"]))
     aucs, instance, scores, risk = [], [], [], []
+    example: dict[str, np.ndarray] = {}
     for seed in tqdm(range(params["seeds"]), desc="seeds", disable=not progress):
         train, test = split_patients(labels, cohort.record, params["test_fraction"], seed)
         for arch in params["archs"]:
             model = InstanceMIL(arch, _train_config(params, arch), seed=seed, device=device)
             model.fit(bags[train], labels[train])
             inst = model.instance_scores(bags[test])
+            if not example and arch == HEADLINE.split("/")[0]:
+                example = {"instance_scores": inst, "labels": labels[test]}
             instance.append({"seed": seed, "arch": arch,
                              "instance_auc": instance_auc(labels[test], inst),
                              "witness_auc": auc(cohort.instance_witness()[test].ravel(),
@@ -131,7 +137,8 @@ def compare_methods(cohort: Cohort, params: dict, device, progress: bool = False
             aucs.append({"seed": seed, "method": name, "family": "baseline",
                          "auc": auc(labels[test], score)})
     return {"aucs": pd.DataFrame(aucs), "instance": pd.DataFrame(instance),
-            "scores": pd.DataFrame(scores), "risk": pd.DataFrame(risk)}
+            "scores": pd.DataFrame(scores), "risk": pd.DataFrame(risk),
+            "pooling_example": example}
 
 
 def sensitivity(params: dict, device, progress: bool = False) -> pd.DataFrame:
@@ -157,6 +164,7 @@ def run_profile(params: dict, *, progress: bool = False) -> dict:
         hardware = describe_hardware(device).as_dict()
         cohort = build_cohort(params, progress=progress)
         result = compare_methods(cohort, params, device, progress=progress)
+        result.pop("pooling_example")  # every test patient's every instance: too large to store
         result["sensitivity"] = sensitivity(params, device, progress=progress)
     return {"hardware": hardware, **result}
 

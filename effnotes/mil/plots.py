@@ -78,3 +78,28 @@ def plot_sensitivity(table: pd.DataFrame, ax=None):
     ax.set_ylabel("patient AUC (dense, top 20%)")
     ax.legend(title="beats per patient")
     return ax
+
+
+def plot_pooling(instance_scores: np.ndarray, labels: np.ndarray, top_percent: float,
+                 ax=None):
+    """Patient scores pooled as the mean of each bag's top ``top_percent``% instance scores
+    (100: mean pooling; a share below one instance: max pooling), as histograms of the
+    negative and positive patients, with the patient AUC in the title.
+    ``instance_scores``: ``(n_patients, n_instances)``; ``labels``: ``(n_patients,)`` 0/1."""
+    from effnotes.mil.metrics import auc
+    from effnotes.mil.pooling import topk_pool
+
+    instance_scores, labels = np.asarray(instance_scores), np.asarray(labels)
+    if instance_scores.ndim != 2 or labels.shape != instance_scores.shape[:1]:
+        raise ValueError(f"need instance_scores (n_patients, n_instances) and labels "
+                         f"(n_patients,), got {instance_scores.shape} and {labels.shape}")
+    pooled = topk_pool(instance_scores, top_percent / 100)
+    k = int(np.ceil(top_percent / 100 * instance_scores.shape[1]))
+    ax = ax or plt.gca()
+    frame = pd.DataFrame({"pooled score": pooled,
+                          "patient": np.where(labels == 1, "positive", "negative")})
+    sns.histplot(frame, x="pooled score", hue="patient", hue_order=["negative", "positive"],
+                 bins=30, element="step", stat="density", common_norm=False, ax=ax)
+    ax.set_title(f"mean of the top {k} of {instance_scores.shape[1]} instance scores: "
+                 f"patient AUC {auc(labels, pooled):.3f}", fontsize=10)
+    return ax
