@@ -43,3 +43,25 @@ def test_plot_residual_profiles_draws_both_parametrisations():
     assert labels[:2] == ["μS, τ = 0.20", "SP (pre-LN)"]
     assert len(ax.get_lines()[0].get_xdata()) == 3
     plt.close(fig)
+
+
+def test_unit_scaling_training_plots():
+    from effnotes.unit_scaling.plots import plot_lr_sweep, plot_training_curves
+
+    curves = pd.DataFrame({"parametrisation": ["mus"] * 4 + ["sp"] * 4,
+                           "precision": ["fp32", "fp32", "fp8_sim", "fp8_sim"] * 2,
+                           "step": [0, 1] * 4, "loss": [3.0, 2.0, 3.1, 2.1, 3.0, 2.5, 3.2, 2.9]})
+    fig, ax = plt.subplots()
+    plot_training_curves(curves, ax=ax)
+    assert len(ax.get_lines()) >= 4 and ax.get_ylabel() == "training loss (nats/byte)"
+    plt.close(fig)
+    sweep = pd.DataFrame({"parametrisation": ["sp"] * 4 + ["mus"] * 4,
+                          "width": [32, 32, 64, 64] * 2, "lr": [0.01, 0.02] * 4,
+                          "loss": [2.0, 1.8, 2.1, 2.3, 2.0, 1.9, 1.9, 1.8]})
+    best = pd.DataFrame({"parametrisation": ["sp", "sp", "mus", "mus"],
+                         "width": [32, 64, 32, 64], "best_lr": [0.02, 0.01, 0.02, 0.02],
+                         "best_loss": [1.8, 2.1, 1.9, 1.8]})
+    axes = plot_lr_sweep(sweep, best)
+    assert [a.get_title() for a in axes] == ["SP (one global rate)", "μS (√ rule)"]
+    assert all(a.get_xscale() == "log" and len(a.collections) >= 1 for a in axes)
+    plt.close("all")
