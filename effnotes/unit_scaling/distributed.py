@@ -38,6 +38,7 @@ loopback). Run without ``torchrun``, it starts a single process on 127.0.0.1.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import math
 import os
@@ -69,6 +70,9 @@ GPU_LAUNCH_ENV = {"NCCL_NVLS_ENABLE": "0", "TORCH_SYMM_MEM_DISABLE_MULTICAST": "
 #: the exit status of a run ended by ``--kill-after`` (a simulated preemption)
 KILLED_EXIT_CODE = 17
 MIXED_PRECISION = ("bf16", "none")
+#: how long a collective may wait for the other ranks (the benchmark's one-GPU reference keeps
+#: the other ranks waiting at a barrier for minutes)
+PROCESS_GROUP_TIMEOUT = datetime.timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -114,11 +118,11 @@ def init_distributed(device: str = "auto") -> Context:
         dev = torch.device("cuda", local_rank)
         torch.cuda.set_device(dev)
         if not dist.is_initialized():
-            dist.init_process_group("nccl", device_id=dev)
+            dist.init_process_group("nccl", device_id=dev, timeout=PROCESS_GROUP_TIMEOUT)
     else:
         dev = torch.device("cpu")
         if not dist.is_initialized():
-            dist.init_process_group("gloo")
+            dist.init_process_group("gloo", timeout=PROCESS_GROUP_TIMEOUT)
     mesh = init_device_mesh(dev.type, (dist.get_world_size(),))
     return Context(dist.get_rank(), dist.get_world_size(), dev, mesh)
 
@@ -151,6 +155,7 @@ def shard_decoder(model: Decoder, mesh: DeviceMesh, *, mixed_precision: str = "n
     for block in model.blocks:
         fully_shard(block, mesh=mesh, mp_policy=policy)
     fully_shard(model, mesh=mesh, mp_policy=policy)
+    model._effnotes_policy = policy  # read by predicted_all_gather_bytes
     return model
 
 
@@ -412,6 +417,124 @@ def reference_losses(config: RunConfig, steps: int | None = None) -> list[float]
     return losses
 
 
+def predicted_all_gather_bytes(model: Decoder, world_size: int) -> int:
+    """The bytes FSDP2 all-gathers in one training step of a model sharded by
+    :func:`shard_decoder` over ``world_size`` ranks: every parameter padded to a multiple of
+    ``world_size`` rows, at one byte per element for FP8-all-gather weights and the compute
+    dtype's size otherwise; each block's parameters gathered twice (forward, and again for
+    the backward, as blocks reshard after forward), the root's once.
+
+    At N=1 FSDP2 skips the collective (it copies the shard), so nothing moves; this is then
+    the size the all-gathers would have at N > 1 for the same shapes, as a figure computed
+    from the shapes, not a measurement. The tests check it against the counted collectives
+    at N=2."""
+    from effnotes.unit_scaling.fp8_allgather import FP8AllGatherWeight
+
+    def group_bytes(module: nn.Module, recurse: bool) -> int:
+        total = 0
+        for param in module.parameters(recurse=recurse):
+            local = param.to_local() if isinstance(param, DTensor) else param
+            rows = param.shape[0] if param.dim() else 1
+            per_row = param.numel() // max(rows, 1)
+            padded = -(-rows // world_size) * world_size * per_row
+            if isinstance(local, FP8AllGatherWeight):
+                size = 1
+            else:
+                policy = getattr(model, "_effnotes_policy", None)
+                dtype = (policy.param_dtype if policy is not None and policy.param_dtype
+                         else param.dtype)
+                size = torch.empty((), dtype=dtype).element_size()
+            total += padded * size
+        return total
+
+    blocks = sum(2 * group_bytes(block, True) for block in model.blocks)
+    root = sum(group_bytes(m, False) for m in model.modules()
+               if m is model or not any(m is b or _is_inside(m, b) for b in model.blocks))
+    return blocks + root
+
+
+def _is_inside(module: nn.Module, block: nn.Module) -> bool:
+    return any(module is m for m in block.modules())
+
+
+def _one_step_collectives(model: Decoder, ctx: Context, batch_size: int, seed: int,
+                          autocast: bool) -> dict:
+    """The collectives of one forward and backward pass of ``model`` (gradients dropped), as
+    counted by :class:`.comm_bytes.CollectiveBytes`."""
+    from effnotes.unit_scaling.comm_bytes import CollectiveBytes
+
+    ids, targets = global_batch(0, batch_size, model.config.seq_len, seed=seed,
+                                vocab_size=model.config.vocab_size)
+    ids = local_rows(ids, ctx.rank, ctx.world_size).to(ctx.device)
+    targets = local_rows(targets, ctx.rank, ctx.world_size).to(ctx.device)
+    context = (torch.autocast(ctx.device.type, dtype=torch.bfloat16) if autocast
+               else nullcontext())
+    with CollectiveBytes() as count:
+        with context:
+            loss = cross_entropy(model(ids), targets, grad_scale=1.0)
+        loss.backward()
+    model.zero_grad(set_to_none=True)
+    return count.as_dict()
+
+
+def check_fp8_all_gather(ctx: Context, config: DecoderConfig, *, seed: int = 0,
+                         mixed_precision: str = "bf16", batch_size: int | None = None) -> dict:
+    """Check the FP8 weight all-gather against gathering in high precision and casting after.
+
+    Builds ``config``'s decoder (FP8 layers) with :func:`shard_decoder` and
+    ``fp8_all_gather=True``; for every hidden weight, gathers its shards in FSDP's compute
+    dtype with a plain DTensor all-gather and casts the result to E4M3 (the reference), then
+    lets FSDP unshard each block through the FP8 hooks and compares the E4M3 bytes of what
+    arrived with the reference's, bit for bit. Also counts the collectives of one forward and
+    backward pass with the FP8 all-gather and without it (a second model from the same seed).
+    Returns ``{"weights": [{"name", "shape", "equal_bytes", "max_abs_diff"}], "all_equal",
+    "collectives_fp8", "collectives_bf16_or_fp32", "compute_dtype", "world_size"}``."""
+    from effnotes.unit_scaling.fp8_allgather import cast_shard
+    from effnotes.unit_scaling.modules import Linear
+
+    policy = mixed_precision_policy(mixed_precision)
+    dtype = policy.param_dtype or torch.float32
+    model = shard_decoder(build_model(config, seed, ctx.device), ctx.mesh,
+                          mixed_precision=mixed_precision, fp8_all_gather=True)
+    weights = []
+    for block_index, block in enumerate(model.blocks):
+        linears = [(n, m) for n, m in block.named_modules() if isinstance(m, Linear)]
+        expected = {}
+        for name, module in linears:
+            sharded = module.weight
+            high = DTensor.from_local(plain(sharded.to_local()), sharded.device_mesh,
+                                      sharded.placements, run_check=False, shape=sharded.shape,
+                                      stride=sharded.stride()).full_tensor()
+            expected[name] = cast_shard(high, dtype)
+        block.unshard()
+        for name, module in linears:
+            gathered = module.weight.detach()
+            if gathered.dtype != dtype or tuple(gathered.shape) != tuple(expected[name].shape):
+                raise AssertionError(f"unsharded {name}: {gathered.dtype} {tuple(gathered.shape)}")
+            got = cast_shard(gathered)
+            reference = expected[name].view(torch.float8_e4m3fn).to(torch.float32)
+            weights.append({"name": f"blocks.{block_index}.{name}",
+                            "shape": list(gathered.shape),
+                            "equal_bytes": bool(torch.equal(got, expected[name])),
+                            "max_abs_diff": float((gathered.float() - reference).abs().max())})
+        block.reshard()
+    collectives_fp8 = _one_step_collectives(model, ctx, batch_size or 2 * ctx.world_size, seed,
+                                            mixed_precision == "bf16")
+    baseline = shard_decoder(build_model(config, seed, ctx.device), ctx.mesh,
+                             mixed_precision=mixed_precision, fp8_all_gather=False)
+    collectives_base = _one_step_collectives(baseline, ctx, batch_size or 2 * ctx.world_size,
+                                             seed, mixed_precision == "bf16")
+    return {"weights": weights, "all_equal": all(w["equal_bytes"] and w["max_abs_diff"] == 0
+                                                 for w in weights),
+            "collectives_fp8": collectives_fp8, "collectives_high_precision": collectives_base,
+            "compute_dtype": str(dtype).removeprefix("torch."), "world_size": ctx.world_size,
+            "predicted_all_gather_bytes": {
+                "fp8": predicted_all_gather_bytes(model, ctx.world_size),
+                "high_precision": predicted_all_gather_bytes(baseline, ctx.world_size)},
+            "n_hidden_weights": len(weights),
+            "hidden_weight_elements": sum(math.prod(w["shape"]) for w in weights)}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="torchrun --nproc-per-node N -m effnotes.unit_scaling.distributed",
@@ -445,6 +568,13 @@ def _parser() -> argparse.ArgumentParser:
                      help="testing aid: end every process abruptly after this step "
                           f"(exit status {KILLED_EXIT_CODE}), as a preemption would")
     run.add_argument("--no-progress", action="store_true")
+    check = commands.add_parser("check-fp8-gather",
+                                help="check the FP8 all-gather bit for bit against BF16-then-cast")
+    for name in ("vocab_size", "d_model", "n_layers", "n_heads", "seq_len"):
+        check.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
+    check.add_argument("--mixed-precision", choices=MIXED_PRECISION, default="bf16")
+    check.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    check.add_argument("--out", help="rank 0 writes the result here as JSON")
     bench = commands.add_parser("bench", add_help=False,
                                 help="time the distributed step (see effnotes.unit_scaling.dist_bench)")
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
@@ -460,6 +590,25 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     ctx = init_distributed(args.device)
     gpu = ctx.device.type == "cuda"
+    if args.command == "check-fp8-gather":
+        config = DecoderConfig(vocab_size=args.vocab_size, d_model=args.d_model,
+                               n_layers=args.n_layers, n_heads=args.n_heads,
+                               seq_len=args.seq_len, parametrisation="mus",
+                               precision="fp8_cuda" if gpu else "fp8_sim")
+        try:
+            result = check_fp8_all_gather(ctx, config, mixed_precision=args.mixed_precision)
+        finally:
+            dist.destroy_process_group()
+        if ctx.is_main:
+            print(f"{result['n_hidden_weights']} hidden weights, FP8 all-gather equal to "
+                  f"{result['compute_dtype']} all-gather then cast: {result['all_equal']}; "
+                  f"all-gather bytes of one step: FP8 "
+                  f"{result['collectives_fp8']['bytes'].get('all_gather', 0)}, "
+                  f"{result['compute_dtype']} "
+                  f"{result['collectives_high_precision']['bytes'].get('all_gather', 0)}")
+            if args.out:
+                Path(args.out).write_text(json.dumps(result, indent=1), encoding="utf-8")
+        return 0 if result["all_equal"] else 1
     precision = args.precision or ("fp8_cuda" if gpu else "fp8_sim")
     mixed = args.mixed_precision or ("bf16" if gpu else "none")
     model = DecoderConfig(vocab_size=args.vocab_size, d_model=args.d_model,
@@ -491,7 +640,8 @@ def main(argv: list[str] | None = None) -> int:
 __all__ = ["GPU_LAUNCH_ENV", "KILLED_EXIT_CODE", "Context", "RunConfig", "TrainingStep",
            "init_distributed", "mixed_precision_policy", "shard_decoder", "global_batch",
            "local_rows", "make_optimizer", "build_model", "save_checkpoint", "load_checkpoint",
-           "latest_checkpoint", "checkpoint_path", "train", "reference_losses"]
+           "latest_checkpoint", "checkpoint_path", "train", "reference_losses",
+           "check_fp8_all_gather", "predicted_all_gather_bytes"]
 
 if __name__ == "__main__":
     raise SystemExit(main())
