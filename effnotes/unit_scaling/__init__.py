@@ -9,7 +9,10 @@
 - :mod:`.variance`: the op-by-op variance derivation and its Monte Carlo checks;
 - :mod:`.analysis`: per-op tensor scales and FP8 underflow/saturation, as a DataFrame;
 - :mod:`.fp8_cuda`: real FP8 GEMMs through ``torch._scaled_mm``; :mod:`.gpu_bench`: the
-  throughput and parity benchmarks; :mod:`.experiment`: the chapter as one command.
+  throughput and parity benchmarks; :mod:`.experiment`: the chapter as one command;
+- :mod:`.distributed`: data-parallel training under FSDP2 (``torchrun ... -m
+  effnotes.unit_scaling.distributed``), with the FP8 weight all-gather of
+  :mod:`.fp8_allgather`; :mod:`.dist_bench` times it, :mod:`.dist_summary` reads the result.
 """
 
 from effnotes.unit_scaling.formats import (E4M3, E5M2, FP8Format, cast_backward, cast_forward,
