@@ -161,15 +161,15 @@ def test_the_benchmark_runs_at_n1_and_stores_its_result(tmp_path):
     from effnotes.unit_scaling.dist_summary import distributed_summary
 
     empty = distributed_summary(root=results)  # only the tiny result: the chapter ignores it
-    assert empty.table is None and "not stored yet" in empty.glue["dist_n1_text"]
-    assert "has not been run yet" in empty.glue["dist_multi_text"]
+    assert empty.table is None and "not stored yet" in empty.n1_text
+    assert "has not been run yet" in empty.multi_text
     folder = results / "unit_scaling"
     (folder / "distributed_n1.json").write_text((folder / "distributed_tiny_n1.json").read_text())
     shown = distributed_summary(root=results)
     assert len(shown.table) == 3 and shown.multi is None
     plain_ms = f"{1e3 * data['arms']['plain_fp8']['step_s']:.0f} ms for the plain step"
-    assert plain_ms in shown.glue["dist_n1_text"]
-    assert f"({summary['all_gather_bytes_ratio']:.2f}×)" in shown.glue["dist_n1_text"]
+    assert plain_ms in shown.n1_text
+    assert f"({summary['all_gather_bytes_ratio']:.2f}×)" in shown.n1_text
 
 
 def test_fp8_weight_wrapper_behaves_as_its_data():

@@ -25,13 +25,14 @@ ARM_LABELS = {"plain_bf16": "plain BF16", "plain_fp8": "plain FP8", "fsdp_bf16":
 @dataclass(frozen=True)
 class DistributedSummary:
     """``n1`` and ``multi`` (the largest stored N > 1) as stored results or ``None``,
-    ``table`` (one row per stored arm; ``None`` when nothing is stored) and ``glue`` (the
-    chapter's sentences: ``dist_n1_text``, ``dist_multi_text``)."""
+    ``table`` (one row per stored arm; ``None`` when nothing is stored) and the chapter's
+    sentences about each run, ``n1_text`` and ``multi_text``."""
 
     n1: StoredResult | None
     multi: StoredResult | None
     table: pd.DataFrame | None
-    glue: dict[str, str]
+    n1_text: str
+    multi_text: str
 
 
 def _load(name: str, root: Path | None) -> StoredResult | None:
@@ -114,8 +115,7 @@ def distributed_summary(root: Path | None = None) -> DistributedSummary:
     multi = next((r for n in MULTI_GPU_SIZES if (r := _load(f"distributed_n{n}", root))), None)
     tables = [arm_table(r) for r in (n1, multi) if r is not None]
     table = pd.concat(tables, ignore_index=True) if tables else None
-    return DistributedSummary(n1, multi, table, {"dist_n1_text": _n1_text(n1),
-                                                 "dist_multi_text": _multi_text(multi)})
+    return DistributedSummary(n1, multi, table, _n1_text(n1), _multi_text(multi))
 
 
 __all__ = ["DistributedSummary", "distributed_summary", "arm_table", "ARM_LABELS"]
