@@ -132,6 +132,11 @@ def time_arm(arm: str, shape: ThroughputConfig, device: torch.device, mesh: Devi
             loss.backward()
         model.zero_grad(set_to_none=True)
         collectives = count.as_dict()
+        del loss
+        if device.type == "cuda":  # the eager pass's activations must not count as the step's
+            torch.cuda.synchronize(device)
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(device)
     if shape.compile == "regional":
         for block in model.blocks:
             block.compile()
