@@ -154,7 +154,8 @@ def test_the_benchmark_runs_at_n1_and_stores_its_result(tmp_path):
     assert set(data["arms"]) == {"plain_fp8", "fsdp_fp8", "fsdp_fp8_gather8"}
     assert all(arm["step_s"] > 0 and arm["precision"] == "fp8_sim" for arm in data["arms"].values())
     summary = data["summary"]
-    assert {"wrapper_overhead_fp8", "fp8_gather_step_ratio", "all_gather_bytes_ratio"} <= set(summary)
+    assert {"wrapper_overhead_fp8", "fp8_gather_step_ratio",
+            "all_gather_bytes_ratio"} <= set(summary)
     assert 0.25 < summary["all_gather_bytes_ratio"] < 1  # hidden weights at 1 byte, not 2
     assert summary["all_gather_bytes_counted"] == {"fsdp_fp8": 0, "fsdp_fp8_gather8": 0}
 

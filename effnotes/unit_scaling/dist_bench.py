@@ -21,10 +21,11 @@ timed steps after warmup (CUDA-synchronised; at N > 1 the slowest rank's median)
 For the FSDP arms the all-gathered bytes per step are computed from the shard sizes
 (:func:`.distributed.predicted_all_gather_bytes`, checked against counted collectives in the
 tests), and the collectives of one extra, uncompiled forward and backward pass are counted
-(:class:`.comm_bytes.CollectiveBytes`). At N=1 FSDP2 moves nothing (it copies the shard
-instead of all-gathering), so there the FP8 all-gather shows the cost of its casts, not the
-communication it saves; the bytes are then those the same shapes would all-gather at N > 1. At N > 1 the FSDP arms are also run on rank 0 alone
-(a one-process mesh) in the same call, for the scaling efficiency
+(:class:`.comm_bytes.CollectiveBytes`). At N=1 nothing crosses a link (FSDP2 in torch 2.13
+copies the shard instead of calling the collective), so there the FP8 all-gather shows the
+cost of its casts, not the communication it saves, and the bytes are those the same shapes
+all-gather at N > 1. At N > 1 the FSDP arms are also run on rank 0 alone (a one-process
+mesh) in the same call, for the scaling efficiency
 ``tokens/s at N / (N x tokens/s at 1)``; peak memory is reported per GPU.
 
 The result is stored (``--store``) as ``results/unit_scaling/distributed_n<N>.json`` under
@@ -125,7 +126,8 @@ def time_arm(arm: str, shape: ThroughputConfig, device: torch.device, mesh: Devi
     targets = torch.randint(0, shape.vocab_size, size, device=device, generator=generator)
     collectives = predicted = None
     if sharded:
-        predicted = predicted_all_gather_bytes(model, world_size)  # one uncompiled forward and backward, counted; gradients dropped
+        predicted = predicted_all_gather_bytes(model, world_size)
+        # one uncompiled forward and backward, its collectives counted; gradients dropped
         with CollectiveBytes() as count:
             with torch.autocast(device.type, dtype=torch.bfloat16):
                 loss = cross_entropy(model(ids), targets)

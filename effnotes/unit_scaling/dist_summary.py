@@ -79,7 +79,8 @@ def _n1_text(n1: StoredResult | None) -> str:
                      f"{100 * summary['wrapper_overhead_fp8']:+.1f}%")
     if "fp8_gather_step_ratio" in summary:
         bytes_ = summary["all_gather_bytes_per_step"]
-        parts.append(f"{'w' if parts else source + ': w'}ith the FP8 weight all-gather the step took "
+        lead = "with" if parts else f"{source}: with"
+        parts.append(f"{lead} the FP8 weight all-gather the step took "
                      f"{1e3 * arms['fsdp_fp8_gather8']['step_s']:.0f} ms "
                      f"({summary['fp8_gather_step_ratio']:.3f}× the BF16 all-gather's), and a "
                      f"step's all-gathers shrink from {bytes_['fsdp_fp8'] / 1e9:.2f} GB to "

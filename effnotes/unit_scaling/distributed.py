@@ -130,7 +130,8 @@ def init_distributed(device: str = "auto") -> Context:
 def mixed_precision_policy(mixed_precision: str) -> MixedPrecisionPolicy:
     """``"bf16"``: gather weights in BF16, reduce gradients in FP32; ``"none"``: FP32 both."""
     if mixed_precision not in MIXED_PRECISION:
-        raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {mixed_precision!r}")
+        raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, "
+                         f"got {mixed_precision!r}")
     if mixed_precision == "bf16":
         return MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
     return MixedPrecisionPolicy()
@@ -576,7 +577,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     check.add_argument("--out", help="rank 0 writes the result here as JSON")
     bench = commands.add_parser("bench", add_help=False,
-                                help="time the distributed step (see effnotes.unit_scaling.dist_bench)")
+                                help="time the distributed step (effnotes.unit_scaling.dist_bench)")
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
     return parser
 
