@@ -246,3 +246,81 @@ def test_decoder_with_dynamic_fp8_trains_a_step():
         loss = model.loss(ids, ids)
     loss.backward()
     assert torch.isfinite(loss) and model.blocks[0].qkv.weight.grad.abs().sum() > 0
+
+
+# --- the chapter's reading of the stored GPU runs ---------------------------------------------
+
+
+def _stored_like(gap_values, sp_values, argmax=0.97, fp8_loss=1.80):
+    gaps = {}
+    for reference, values in (("mus_bf16", gap_values), ("sp_bf16", sp_values)):
+        for loss in ("final_loss_gap", "val_loss_gap"):
+            gaps[f"{reference}_{loss}"] = mean_interval(values)
+    inference = {f"inference_{m}_{k}": v for m in ("mus", "sp") for k, v in
+                 (("relative_l2", 0.01), ("argmax_agreement", argmax), ("loss", fp8_loss),
+                  ("reference_loss", 1.79))}
+    return {"parity_gaps": gaps, **inference}
+
+
+def _steps_like(fp8_times, tao_times, wide=(0.5, 0.4)):
+    def size(visits):
+        return {"arms": gpu_bench.summarise_visits(visits), "unavailable": {}}
+    return {"sizes": {"d2048": size({"bf16": [0.28] * 3, "fp8": fp8_times,
+                                     "torchao_tensorwise": tao_times}),
+                      "d4096": size({"bf16": [wide[0]] * 3, "fp8": [wide[1]] * 3})}}
+
+
+def test_stored_claims_hold_fail_or_are_not_stored():
+    from effnotes.unit_scaling.gpu_report import stored_claims
+
+    none = stored_claims(None, None)
+    assert set(none["holds"]) == {"not stored"}
+    good = stored_claims(_stored_like([0.001, 0.002, 0.0], [-0.05, -0.04, -0.06]),
+                         _steps_like([0.20, 0.20, 0.205], [0.25, 0.24, 0.26]))
+    assert set(good["holds"]) == {"yes"}, good
+    # a gap whose interval reaches past 1%, a slow step, an overlap with torchao, a wide
+    # model that is slower in FP8, and a poor arg-max agreement each fail their own claim
+    bad = stored_claims(_stored_like([0.001, 0.02, 0.0], [0.02, 0.03, 0.01], argmax=0.9),
+                        _steps_like([0.22, 0.21, 0.25], [0.24, 0.25, 0.26], wide=(0.5, 0.6)))
+    assert set(bad["holds"]) == {"NO"}, bad
+    assert "95% interval" in bad.loc["parity_mus", "evidence"]
+
+
+def test_parity_and_inference_tables_and_the_step_sentence():
+    from effnotes.unit_scaling import gpu_report
+
+    assert gpu_report.parity_table({"final_loss_gap": 0.01}) is None  # an older stored run
+    assert gpu_report.inference_table({}) is None
+    assert gpu_report.step_time_sentence(None) == "not stored yet"
+    table = gpu_report.parity_table(_stored_like([0.01, 0.02, 0.03], [0.0, 0.0, 0.0]))
+    assert list(table["against"]) == ["μS-BF16"] * 2 + ["SP-BF16"] * 2
+    assert table.loc[0, "mean_gap_pct"] == pytest.approx(2.0)
+    assert table.loc[0, "per_seed_pct"] == "1.00, 2.00, 3.00"
+    sentence = gpu_report.step_time_sentence(_steps_like([0.2] * 3, [0.25] * 3))
+    assert sentence.startswith("μS, effnotes FP8 (static scales) 1.40×")
+    assert sentence.endswith("Fastest: μS, effnotes FP8 (static scales)")
+
+
+def test_parity_bench_end_to_end_on_the_cpu(monkeypatch):
+    """The whole loss- and inference-parity path at toy size, with the CUDA check lifted
+    (the FP8 arm then runs the simulation, warning once), read back by the chapter's report."""
+    from effnotes.unit_scaling import gpu_report
+    from effnotes.unit_scaling.data import ByteSplit
+
+    monkeypatch.setattr(gpu_bench, "_require_cuda", lambda device: None)
+    tokens = torch.randint(0, 16, (6000,), generator=torch.Generator().manual_seed(0))
+    data = ByteSplit(train=tokens[:5000], val=tokens[5000:])
+    config = gpu_bench.ParityConfig(d_model=32, n_layers=1, n_heads=2, seq_len=32, batch_size=4,
+                                    steps=8, warmup_steps=1, seeds=(0, 1), compile=False,
+                                    log_every=2, eval_batches=1, inference_windows=2,
+                                    base_width=32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        flat = gpu_bench.run_gpu_bench(None, config, data, "cpu")
+    assert len(flat["parity"]["runs"]) == 6 and len(flat["parity"]["gaps"]) == 4
+    assert flat["final_loss_gap"] == flat["parity_gaps"]["mus_bf16_final_loss_gap"]["mean"]
+    assert 0 <= flat["inference_mus_argmax_agreement"] <= 1 and "inference_error" not in flat
+    claims = gpu_report.stored_claims(flat, None)
+    assert claims.loc["parity_mus", "holds"] in ("yes", "NO")
+    assert claims.loc["speed_goal", "holds"] == "not stored"
+    assert len(gpu_report.parity_table(flat)) == 4 and len(gpu_report.inference_table(flat)) == 2
