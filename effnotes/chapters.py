@@ -154,7 +154,7 @@ register(Chapter(
                               "parity": {"d_model": 512, "n_layers": 8, "n_heads": 8,
                                          "seq_len": 512, "batch_size": 32, "steps": 800,
                                          "warmup_steps": 80, "optimizer": "lion",
-                                         "lr": 1e-2, "sp_lr": 2e-4, "base_width": 128,
+                                         "lr": 2e-2, "sp_lr": 2e-4, "base_width": 128,
                                          "seeds": [0, 1, 2]}}},
     },
 ))

@@ -17,7 +17,8 @@ in their parameters' dtypes.
 The backward's transposed FP8 operands (``g8.T``, and ``W8`` and ``x8`` column-major) come
 from the tiled Triton kernels of :mod:`.fp8_transpose` where Triton runs, or from a cast and
 PyTorch's transposed copies otherwise (or with ``EFFNOTES_FP8_TRANSPOSE=torch``); both give
-the same bytes.
+the same bytes. The backward makes only what the requested gradients need: the weight's
+transpose for ``dx``, the gradient's and the input's transposes for ``dW``.
 
 :class:`FP8Linear` wraps it as a module that works under ``torch.compile`` (the forward casts
 fuse into the surrounding kernels). Where FP8 GEMMs are unavailable (no CUDA,
