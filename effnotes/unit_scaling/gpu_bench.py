@@ -40,7 +40,8 @@ import torch.nn.functional as F
 from effnotes.unit_scaling.data import ByteSplit, random_windows
 from effnotes.unit_scaling.fp8_cuda import fp8_unavailable_reason
 from effnotes.unit_scaling.model import Decoder, DecoderConfig, optimizer_groups
-from effnotes.unit_scaling.torchao_float8 import convert_decoder, torchao_unavailable_reason
+from effnotes.unit_scaling.torchao_float8 import (apply_torchao_compile_settings, convert_decoder,
+                                                  torchao_unavailable_reason)
 from effnotes.unit_scaling.train import TrainSettings, train_decoder
 
 
@@ -240,14 +241,19 @@ def compare_step_times(config: ThroughputConfig, device: torch.device | str = "c
                        progress: bool = False) -> dict:
     """Step times of ``config.arms`` on the same model, in one process: ``config.rounds``
     rounds, each visiting every available arm once (in reverse order on odd rounds).
-    Returns the config, each visit's details, the arms that could not run with the reason
-    (missing torchao, no FP8, or the error a visit raised), and :func:`summarise_visits`'s
-    table under ``"arms"``."""
+    Where a torchao arm runs, torchao's process-wide compiler setting is applied before
+    the first visit (:func:`.torchao_float8.apply_torchao_compile_settings`), so that all
+    arms compile alike. Returns the config, each visit's details, the arms that could not
+    run with the reason (missing torchao, no FP8, or the error a visit raised), whether
+    that setting was applied, and :func:`summarise_visits`'s table under ``"arms"``."""
     device = torch.device(device)
     _require_cuda(device)
     unavailable = {arm: reason for arm in config.arms
                    if (reason := arm_unavailable_reason(arm, device)) is not None}
     runnable = [arm for arm in config.arms if arm not in unavailable]
+    torchao_settings = any(ARMS[arm].torchao_recipe for arm in runnable)
+    if torchao_settings:  # every arm then compiles under torchao's inductor setting
+        apply_torchao_compile_settings()
     visits: dict[str, list[float]] = {arm: [] for arm in runnable}
     details = []
     for round_index in range(config.rounds):
@@ -270,7 +276,7 @@ def compare_step_times(config: ThroughputConfig, device: torch.device | str = "c
                 if progress:
                     print(f"round {round_index} {arm:24s} {visit['step_s'] * 1e3:8.1f} ms")
     return {"config": asdict(config), "visits": details, "unavailable": unavailable,
-            "arms": summarise_visits(visits)}
+            "torchao_compile_settings": torchao_settings, "arms": summarise_visits(visits)}
 
 
 def throughput(config: ThroughputConfig, device: torch.device | str = "cuda") -> dict:

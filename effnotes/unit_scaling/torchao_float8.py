@@ -69,6 +69,22 @@ def to_nn_linear(model: nn.Module) -> int:
     return len(targets)
 
 
+def apply_torchao_compile_settings() -> None:
+    """Make torchao's process-wide change to the compiler now, before anything is compiled.
+
+    ``convert_to_float8_training`` (torchao 0.18) patches inductor's Triton code for
+    minimum/maximum to a ``tl.where`` form, working around a Triton miscompile of FP8
+    stores next to NaN-propagating min/max; the change stays for the whole process. Calling
+    this first (it converts a throwaway one-layer model) lets every arm of a benchmark
+    compile under the same code generation, whichever arm runs first."""
+    reason = torchao_unavailable_reason()
+    if reason is not None:
+        raise RuntimeError(f"torchao float8 arm unavailable: {reason}")
+    from torchao.float8 import convert_to_float8_training
+
+    convert_to_float8_training(nn.Sequential(nn.Linear(16, 16, bias=False)))
+
+
 def convert_decoder(model: nn.Module, recipe: str) -> nn.Module:
     """``model`` with its hidden linear layers in torchao's float8 training with the
     ``recipe``'s dynamic scales ("tensorwise" or "rowwise"); changes ``model`` in place and
@@ -86,5 +102,6 @@ def convert_decoder(model: nn.Module, recipe: str) -> nn.Module:
     return model
 
 
-__all__ = ["RECIPES", "ScaledNNLinear", "convert_decoder", "to_nn_linear",
+__all__ = ["RECIPES", "ScaledNNLinear", "apply_torchao_compile_settings", "convert_decoder",
+           "to_nn_linear",
            "torchao_unavailable_reason"]
