@@ -311,7 +311,7 @@ def test_parity_bench_end_to_end_on_the_cpu(monkeypatch):
     tokens = torch.randint(0, 16, (6000,), generator=torch.Generator().manual_seed(0))
     data = ByteSplit(train=tokens[:5000], val=tokens[5000:])
     config = gpu_bench.ParityConfig(d_model=32, n_layers=1, n_heads=2, seq_len=32, batch_size=4,
-                                    steps=8, warmup_steps=1, seeds=(0, 1), compile=False,
+                                    steps=4, warmup_steps=1, seeds=(0, 1), compile=False,
                                     log_every=2, eval_batches=1, inference_windows=2,
                                     base_width=32)
     with warnings.catch_warnings():
@@ -324,3 +324,33 @@ def test_parity_bench_end_to_end_on_the_cpu(monkeypatch):
     assert claims.loc["parity_mus", "holds"] in ("yes", "NO")
     assert claims.loc["speed_goal", "holds"] == "not stored"
     assert len(gpu_report.parity_table(flat)) == 4 and len(gpu_report.inference_table(flat)) == 2
+
+
+def test_compare_step_times_alternates_arms_and_records_failures(monkeypatch):
+    order = []
+
+    def fake_visit(config, arm, device):
+        order.append(arm)
+        if arm == "torchao_rowwise":
+            raise RuntimeError("out of memory")
+        return {"arm": arm, "step_s": {"bf16": 0.3, "fp8": 0.2}[arm]}
+
+    monkeypatch.setattr(gpu_bench, "_require_cuda", lambda device: None)
+    monkeypatch.setattr(gpu_bench, "time_training_steps", fake_visit)
+    monkeypatch.setattr(gpu_bench, "release_compiled", lambda: None)
+    monkeypatch.setattr(gpu_bench, "apply_torchao_compile_settings", lambda: None)
+    monkeypatch.setattr(gpu_bench, "arm_unavailable_reason",
+                        lambda arm, device: "torchao is not installed"
+                        if arm == "torchao_tensorwise" else None)
+    config = gpu_bench.ThroughputConfig(arms=("bf16", "fp8", "torchao_tensorwise",
+                                              "torchao_rowwise"), rounds=3)
+    out = gpu_bench.compare_step_times(config, "cpu")
+    # round 0 forwards, round 1 backwards; the arm that failed is not visited again
+    assert order == ["bf16", "fp8", "torchao_rowwise", "fp8", "bf16", "bf16", "fp8"]
+    assert out["unavailable"] == {"torchao_tensorwise": "torchao is not installed",
+                                  "torchao_rowwise": "RuntimeError: out of memory"}
+    by = {row["arm"]: row for row in out["arms"]}
+    assert by["fp8"]["visits"] == 3 and by["fp8"]["speedup"] == pytest.approx(1.5)
+    assert out["torchao_compile_settings"] is True
+    table = gpu_bench.step_time_table({"sizes": {"d": out}})
+    assert len(table) == 4 and (table["unavailable"] != "").sum() == 2

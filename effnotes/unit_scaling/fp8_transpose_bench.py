@@ -94,7 +94,7 @@ def fused_source_check(device: torch.device, dump: str | None = None) -> pd.Data
     """The fused cast-and-transpose kernel run directly (bypassing :func:`cast_transpose`'s
     routing of float32 to the two-pass path) on each source dtype, format and tile, against
     PyTorch: mismatching bytes in each output and the first mismatching row. With ``dump``
-    (a folder), also writes each compiled variant's Triton GPU IR and PTX there, for
+    (a folder), also writes the 64x128 variants' Triton GPU IR and PTX there, for
     reading the layouts the compiler chose."""
     from pathlib import Path
 
@@ -123,7 +123,7 @@ def fused_source_check(device: torch.device, dump: str | None = None) -> pd.Data
                                  "tile": f"{tile[0]}x{tile[1]}/{tile[2]}w", "shape": shape,
                                  "bad_bytes": int(bad.sum()), "bad_bytes_t": int(bad_t.sum()),
                                  "first_bad_row": int(first[0]) if len(first) else -1})
-                    if dump and shape == (256, 384):
+                    if dump and shape == (256, 384) and tile == (64, 128, 4):
                         folder = Path(dump)
                         folder.mkdir(parents=True, exist_ok=True)
                         stem = f"{rows[-1]['dtype']}_{fmt.name}_{tile[0]}x{tile[1]}"
