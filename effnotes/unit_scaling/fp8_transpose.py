@@ -56,14 +56,18 @@ if triton is not None:
     @triton.jit
     def _cast_transpose_kernel(src, out, out_t, n_rows, n_cols, stride_r, stride_c, limit,
                                CAST: tl.constexpr, WRITE_ROWS: tl.constexpr,
-                               BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr):
+                               BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr,
+                               CLAMP_WITH_WHERE: tl.constexpr = False):
         rows = tl.program_id(0) * BLOCK_R + tl.arange(0, BLOCK_R)
         cols = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
         inside = (rows[:, None] < n_rows) & (cols[None, :] < n_cols)
         tile = tl.load(src + rows[:, None] * stride_r + cols[None, :] * stride_c, mask=inside)
         if CAST:
             wide = tile.to(tl.float32)
-            wide = tl.minimum(tl.maximum(wide, -limit), limit)
+            if CLAMP_WITH_WHERE:  # a diagnostic variant (fp8_transpose_bench --fused-sources)
+                wide = tl.where(wide > limit, limit, tl.where(wide < -limit, -limit, wide))
+            else:
+                wide = tl.minimum(tl.maximum(wide, -limit), limit)
             tile = wide.to(out_t.dtype.element_ty, fp_downcast_rounding="rtne")
         if WRITE_ROWS:
             tl.store(out + rows[:, None] * n_cols + cols[None, :], tile, mask=inside)
@@ -138,7 +142,10 @@ def cast_transpose(x: torch.Tensor, fmt: FP8Format | str) -> tuple[torch.Tensor,
     tests/test_fp8_transpose.py). The kernel's addressing does not depend on the element
     size (offsets are in elements of each pointer's own dtype), so what a float32 source
     changes is only the compiled code: a 4-wide instead of an 8-wide vector load and the
-    register layout of the FP8 tile that both stores read from."""
+    register layout of the FP8 tile that both stores read from.
+    ``python -m effnotes.unit_scaling.fp8_transpose_bench --fused-sources`` runs the fused
+    kernel on every source dtype (and a variant that clips with ``tl.where`` instead of
+    min/max) against PyTorch, to show where it goes wrong."""
     spec = get_format(fmt) if isinstance(fmt, str) else fmt
     _check_2d(x, "x")
     if x.dtype not in (torch.float16, torch.bfloat16, torch.float32):

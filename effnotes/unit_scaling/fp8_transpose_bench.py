@@ -92,8 +92,10 @@ def _time(variants, want, moved_bytes, task, shape, do_bench) -> list[dict]:
 
 def fused_source_check(device: torch.device, dump: str | None = None) -> pd.DataFrame:
     """The fused cast-and-transpose kernel run directly (bypassing :func:`cast_transpose`'s
-    routing of float32 to the two-pass path) on each source dtype, format and tile, against
-    PyTorch: mismatching bytes in each output and the first mismatching row. With ``dump``
+    routing of float32 to the two-pass path) on each source dtype, format and tile, with
+    the clip written as min/max (as used) and, at 64x128, as ``tl.where`` (a variant that
+    avoids min/max instructions, which a known Triton FP8-store miscompile involves),
+    against PyTorch: mismatching bytes in each output and the first mismatching row. With ``dump``
     (a folder), also writes the 64x128 variants' Triton GPU IR and PTX there, for
     reading the layouts the compiler chose."""
     from pathlib import Path
@@ -104,7 +106,8 @@ def fused_source_check(device: torch.device, dump: str | None = None) -> pd.Data
     g = torch.Generator(device=device).manual_seed(1)
     for dtype in (torch.float32, torch.bfloat16, torch.float16):
         for fmt in (E4M3, E5M2):
-            for tile in ((64, 128, 4), (64, 64, 4), (32, 128, 4)):
+            for tile, where in (((64, 128, 4), False), ((64, 64, 4), False),
+                                ((32, 128, 4), False), ((64, 128, 4), True)):
                 for shape in ((256, 384), (1000, 333)):
                     x = (torch.randn(shape, device=device, generator=g) * 300).to(dtype)
                     want, want_t = cast_transpose_reference(x, fmt)
@@ -115,18 +118,20 @@ def fused_source_check(device: torch.device, dump: str | None = None) -> pd.Data
                     handle = _cast_transpose_kernel[grid](
                         x, out, out_t, shape[0], shape[1], x.stride(0), x.stride(1), fmt.max,
                         CAST=True, WRITE_ROWS=True, BLOCK_R=tile[0], BLOCK_C=tile[1],
-                        num_warps=tile[2])
+                        num_warps=tile[2], CLAMP_WITH_WHERE=where)
                     bad = out.view(torch.uint8) != want.view(torch.uint8)
                     bad_t = out_t.view(torch.uint8) != want_t.view(torch.uint8)
                     first = bad.any(1).nonzero()
                     rows.append({"dtype": str(dtype).replace("torch.", ""), "fmt": fmt.name,
-                                 "tile": f"{tile[0]}x{tile[1]}/{tile[2]}w", "shape": shape,
+                                 "tile": f"{tile[0]}x{tile[1]}/{tile[2]}w",
+                                 "clamp": "tl.where" if where else "min/max", "shape": shape,
                                  "bad_bytes": int(bad.sum()), "bad_bytes_t": int(bad_t.sum()),
                                  "first_bad_row": int(first[0]) if len(first) else -1})
                     if dump and shape == (256, 384) and tile == (64, 128, 4):
                         folder = Path(dump)
                         folder.mkdir(parents=True, exist_ok=True)
-                        stem = f"{rows[-1]['dtype']}_{fmt.name}_{tile[0]}x{tile[1]}"
+                        stem = (f"{rows[-1]['dtype']}_{fmt.name}_{tile[0]}x{tile[1]}"
+                                f"{'_where' if where else ''}")
                         for kind in ("ttgir", "ptx"):
                             if kind in handle.asm:
                                 (folder / f"{stem}.{kind}").write_text(str(handle.asm[kind]))
