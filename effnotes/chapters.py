@@ -149,11 +149,13 @@ register(Chapter(
                 "max_mus_shift": 2, "transfer_tolerance": 0.02, "sp_penalty_ratio": 3.0,
                 "torch_threads": 4,
                 "device": "cuda",
-                "gpu_bench": {"throughput": {"d_model": 2048, "n_layers": 24, "n_heads": 16,
-                                             "seq_len": 2048, "batch_size": 8,
-                                             "warmup_steps": 4, "timed_steps": 10},
+                # step times: python -m effnotes.unit_scaling.gpu_bench --step-times --store
+                "gpu_bench": {"throughput": None,
                               "parity": {"d_model": 512, "n_layers": 8, "n_heads": 8,
-                                         "seq_len": 512, "batch_size": 32, "steps": 1500}}},
+                                         "seq_len": 512, "batch_size": 32, "steps": 800,
+                                         "warmup_steps": 80, "optimizer": "lion",
+                                         "lr": 2e-2, "sp_lr": 2e-4, "base_width": 128,
+                                         "seeds": [0, 1, 2]}}},
     },
 ))
 

@@ -67,9 +67,15 @@ _INTERPRETED = textwrap.dedent("""
         return a.shape == b.shape and torch.equal(a.view(torch.uint8), b.view(torch.uint8))
 
     g = torch.Generator().manual_seed(0)
-    for fmt, dtype in (("e4m3", torch.float32), ("e5m2", torch.bfloat16)):
+    launches = []
+    launch = ft._launch
+    ft._launch = lambda x, *args, **kw: launches.append(x.dtype) or launch(x, *args, **kw)
+    cases = [(fmt, dtype) for fmt in ("e4m3", "e5m2")
+             for dtype in (torch.float32, torch.bfloat16, torch.float16)]
+    for fmt, dtype in cases:
         spec = ft.get_format(fmt)
-        for shape in ((64, 64), (100, 70), (3, 130)):
+        # one tile, ragged tiles, and a grid of several tiles in both directions
+        for shape in ((64, 64), (100, 70), (3, 130), (256, 384), (130, 200)):
             # FP8 values, exact in the source dtype: any rounding leaves them alone
             x = (torch.randn(shape, generator=g) * 8).to(spec.dtype).to(dtype)
             x[0, 0], x[-1, -1] = 10 * spec.max, -10 * spec.max   # clipped to +-max
@@ -80,6 +86,9 @@ _INTERPRETED = textwrap.dedent("""
             strided = x.t().contiguous().t()                   # column-major input
             assert all(map(same, ft.cast_transpose(strided, fmt), (want, want_t)))
             assert same(ft.transpose(want), want_t)
+    # the fused kernel reads only 16-bit sources; float32 is cast first, then transposed
+    assert torch.float32 not in launches and set(launches) >= {torch.bfloat16, torch.float16}
+    ft._launch = launch
 
     # the FP8 linear layer's backward gives the same gradients with either transpose path
     x = (torch.randn(32, 64, generator=g)).to(torch.float8_e4m3fn).float().requires_grad_()

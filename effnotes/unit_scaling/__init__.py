@@ -8,8 +8,12 @@
   rules for width transfer; :mod:`.train` trains it on bytes (:mod:`.data`);
 - :mod:`.variance`: the op-by-op variance derivation and its Monte Carlo checks;
 - :mod:`.analysis`: per-op tensor scales and FP8 underflow/saturation, as a DataFrame;
-- :mod:`.fp8_cuda`: real FP8 GEMMs through ``torch._scaled_mm``; :mod:`.gpu_bench`: the
-  throughput and parity benchmarks; :mod:`.experiment`: the chapter as one command;
+- :mod:`.fp8_cuda`: real FP8 GEMMs through ``torch._scaled_mm``; :mod:`.fp8_transpose`:
+  the backward's transposed FP8 operands in one tiled pass; :mod:`.torchao_float8`: torchao's
+  dynamic-scale float8 on the same decoder, as a baseline; :mod:`.lion`: the Lion optimiser;
+- :mod:`.gpu_bench`: the step-time, loss-parity and inference-parity benchmarks;
+  :mod:`.gpu_report` reads their stored results for the chapter; :mod:`.experiment`: the
+  chapter as one command.
 - :mod:`.distributed`: data-parallel training under FSDP2 (``torchrun ... -m
   effnotes.unit_scaling.distributed``), with the FP8 weight all-gather of
   :mod:`.fp8_allgather`; :mod:`.dist_bench` times it, :mod:`.dist_summary` reads the result.

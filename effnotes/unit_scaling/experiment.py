@@ -56,10 +56,12 @@ def depth_analysis(params: dict, data: ByteSplit) -> dict:
 
 def training_comparison(params: dict, data: ByteSplit, device: torch.device, *,
                         progress: bool = False) -> dict:
-    """SP and μS, each in FP32 and simulated FP8, same seed and batches: final losses and
-    curves."""
+    """SP and μS, each in FP32 and simulated FP8 (a plain cast, as μS prescribes), and SP
+    also in simulated FP8 with dynamic per-tensor scales (amax, then cast: the usual
+    recipe), same seed and batches: final losses and curves."""
     rows, curves = [], []
     arms = [(p, prec) for p in ("sp", "mus") for prec in ("fp32", "fp8_sim")]
+    arms.insert(2, ("sp", "fp8_sim_dynamic"))
     for param, precision in tqdm(arms, desc="SP/μS x FP32/FP8", disable=not progress):
         config = DecoderConfig(d_model=params["train_width"], n_layers=params["train_layers"],
                                n_heads=params["train_heads"], seq_len=params["train_seq"],
@@ -100,11 +102,13 @@ def width_sweep(params: dict, data: ByteSplit, device: torch.device, *,
 def gpu_benchmark(params: dict, data: ByteSplit, device: torch.device, *,
                   progress: bool = False) -> dict:
     """The real-FP8 benchmark of :mod:`.gpu_bench` with the sizes in ``params["gpu_bench"]``
-    (keys ``throughput`` and ``parity``, each a dict of the config's fields)."""
+    (keys ``throughput`` and ``parity``, each a dict of the config's fields; a missing or
+    None ``throughput`` leaves the step times out)."""
     from effnotes.unit_scaling.gpu_bench import ParityConfig, ThroughputConfig, run_gpu_bench
 
     sizes = params["gpu_bench"]
-    return run_gpu_bench(ThroughputConfig(**sizes.get("throughput", {})),
+    speed = sizes.get("throughput")  # None: step times are stored by gpu_bench --step-times
+    return run_gpu_bench(None if speed is None else ThroughputConfig(**speed),
                          ParityConfig(**sizes.get("parity", {})), data, device, progress=progress)
 
 
@@ -143,6 +147,8 @@ def headline_numbers(result: dict) -> pd.Series:
         "SP: gradients underflowing in E5M2 (%)": 100 * sp["grad_underflow"].mean(),
         "μS: FP8 vs FP32 final loss (%)": 100 * gaps.get("mus", float("nan")),
         "SP: FP8 vs FP32 final loss (%)": 100 * gaps.get("sp", float("nan")),
+        "SP: FP8 with dynamic scales vs FP32 final loss (%)":
+            100 * _dynamic_gaps(result["runs"]).get("sp", float("nan")),
         "μS: best-rate shift across widths (grid steps)": shifts.get("mus", float("nan")),
         "SP: best-rate shift across widths (grid steps)": shifts.get("sp", float("nan")),
         "μS: loss cost of the base width's rate at the widest (%)": 100 * penalty.get("mus", float("nan")),
@@ -153,6 +159,15 @@ def headline_numbers(result: dict) -> pd.Series:
         if key in result:
             numbers[key] = result[key]
     return pd.Series(numbers, dtype=float)
+
+
+def _dynamic_gaps(runs) -> pd.Series:
+    """SP's (and any parametrisation's) dynamic-scale gap; empty for results stored before
+    that arm existed."""
+    runs = as_frame(runs)
+    if "fp8_sim_dynamic" not in set(runs["precision"]):
+        return pd.Series(dtype=float)
+    return precision_gaps(runs, "fp8_sim_dynamic")
 
 
 def _report(data: dict, params: dict) -> None:

@@ -135,3 +135,58 @@ def cast_fp8(x: torch.Tensor, forward: str | FP8Format = "e4m3",
     """The FP8 training cast of a matmul operand: ``forward`` format on the way in,
     ``backward`` format for the gradient that comes back."""
     return cast_backward(cast_forward(x, forward), backward)
+
+
+def dynamic_scale(x: torch.Tensor, fmt: str | FP8Format) -> torch.Tensor:
+    """The per-tensor scale of dynamic FP8 scaling: ``fmt.max / amax(|x|)`` as a float32
+    0-d tensor (1 for an all-zero tensor), so that ``x * scale`` fills the format's range."""
+    fmt = get_format(fmt)
+    _check_float(x)
+    amax = x.detach().abs().amax().float()
+    return torch.where(amax > 0, fmt.max / amax.clamp_min(torch.finfo(torch.float32).tiny),
+                       torch.ones_like(amax))
+
+
+def quantize_dynamic(x: torch.Tensor, fmt: str | FP8Format) -> torch.Tensor:
+    """``x`` as an FP8 cast with a per-tensor dynamic scale leaves it: scaled so that its
+    largest magnitude maps to the format's largest value, rounded, and scaled back (in
+    ``x``'s dtype). This is what recipes with amax-based scales (TransformerEngine,
+    torchao's tensorwise float8) do to each operand."""
+    scale = dynamic_scale(x, fmt)
+    return (quantize((x.float() * scale), fmt) / scale).to(x.dtype)
+
+
+class _CastForwardDynamic(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, fmt):
+        return quantize_dynamic(x, fmt)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
+class _CastBackwardDynamic(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, fmt):
+        ctx.fmt = fmt
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return quantize_dynamic(grad, ctx.fmt), None
+
+
+def cast_forward_dynamic(x: torch.Tensor, fmt: str | FP8Format = "e4m3") -> torch.Tensor:
+    """:func:`quantize_dynamic` in the forward pass (straight-through gradient)."""
+    fmt = get_format(fmt)
+    _check_float(x)
+    return _CastForwardDynamic.apply(x, fmt)
+
+
+def cast_backward_dynamic(x: torch.Tensor, fmt: str | FP8Format = "e5m2") -> torch.Tensor:
+    """Identity in the forward pass; the gradient flowing back is cast with its own
+    per-tensor dynamic scale (:func:`quantize_dynamic`)."""
+    fmt = get_format(fmt)
+    _check_float(x)
+    return _CastBackwardDynamic.apply(x, fmt)

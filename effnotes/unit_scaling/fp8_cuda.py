@@ -17,7 +17,8 @@ in their parameters' dtypes.
 The backward's transposed FP8 operands (``g8.T``, and ``W8`` and ``x8`` column-major) come
 from the tiled Triton kernels of :mod:`.fp8_transpose` where Triton runs, or from a cast and
 PyTorch's transposed copies otherwise (or with ``EFFNOTES_FP8_TRANSPOSE=torch``); both give
-the same bytes.
+the same bytes. The backward makes only what the requested gradients need: the weight's
+transpose for ``dx``, the gradient's and the input's transposes for ``dW``.
 
 :class:`FP8Linear` wraps it as a module that works under ``torch.compile`` (the forward casts
 fuse into the surrounding kernels). Where FP8 GEMMs are unavailable (no CUDA,
@@ -152,20 +153,25 @@ class FP8LinearFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):
         x8, w8, scale, one = ctx.saved_tensors
+        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        grad_x = grad_w = None
         if _tiled_transposes(grad_out):
-            g8, g8_t = cast_transpose(grad_out, E5M2)      # (M, N) and (N, M), one read
-            w8_col, x8_col = transpose(w8).t(), transpose(x8).t()
+            if need_w:                                     # (M, N) and (N, M), one read
+                g8, g8_t = cast_transpose(grad_out, E5M2)
+            else:
+                g8 = _fp8(grad_out.contiguous(), E5M2)
+            if need_x:
+                # (M, N) @ (N, K): b = w8 (N, K) must be column-major
+                grad_x = _mm(g8, transpose(w8).t(), scale, one).to(ctx.x_dtype)
+            if need_w:
+                # (N, M) @ (M, K): a = g8.T row-major, b = x8 (M, K) column-major
+                grad_w = _mm(g8_t, transpose(x8).t(), scale, one).to(ctx.w_dtype)
         else:
             g8 = _fp8(grad_out.contiguous(), E5M2)         # (M, N) row-major
-            g8_t = g8.t().contiguous()
-            w8_col, x8_col = _column_major(w8), _column_major(x8)
-        grad_x = grad_w = None
-        if ctx.needs_input_grad[0]:
-            # (M, N) @ (N, K): b = w8 (N, K) must be column-major
-            grad_x = _mm(g8, w8_col, scale, one).to(ctx.x_dtype)
-        if ctx.needs_input_grad[1]:
-            # (N, M) @ (M, K): a = g8.T row-major, b = x8 (M, K) column-major
-            grad_w = _mm(g8_t, x8_col, scale, one).to(ctx.w_dtype)
+            if need_x:
+                grad_x = _mm(g8, _column_major(w8), scale, one).to(ctx.x_dtype)
+            if need_w:
+                grad_w = _mm(g8.t().contiguous(), _column_major(x8), scale, one).to(ctx.w_dtype)
         return grad_x, grad_w, None, None
 
 

@@ -56,14 +56,18 @@ if triton is not None:
     @triton.jit
     def _cast_transpose_kernel(src, out, out_t, n_rows, n_cols, stride_r, stride_c, limit,
                                CAST: tl.constexpr, WRITE_ROWS: tl.constexpr,
-                               BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr):
+                               BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr,
+                               CLAMP_WITH_WHERE: tl.constexpr = False):
         rows = tl.program_id(0) * BLOCK_R + tl.arange(0, BLOCK_R)
         cols = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
         inside = (rows[:, None] < n_rows) & (cols[None, :] < n_cols)
         tile = tl.load(src + rows[:, None] * stride_r + cols[None, :] * stride_c, mask=inside)
         if CAST:
             wide = tile.to(tl.float32)
-            wide = tl.minimum(tl.maximum(wide, -limit), limit)
+            if CLAMP_WITH_WHERE:  # a diagnostic variant (fp8_transpose_bench --fused-sources)
+                wide = tl.where(wide > limit, limit, tl.where(wide < -limit, -limit, wide))
+            else:
+                wide = tl.minimum(tl.maximum(wide, -limit), limit)
             tile = wide.to(out_t.dtype.element_ty, fp_downcast_rounding="rtne")
         if WRITE_ROWS:
             tl.store(out + rows[:, None] * n_cols + cols[None, :], tile, mask=inside)
@@ -85,12 +89,20 @@ def _launch(x: torch.Tensor, out: torch.Tensor | None, out_t: torch.Tensor, limi
                                  BLOCK_C=block[1], num_warps=num_warps)
 
 
+#: source dtypes that the fused kernel casts itself; float32 takes the two-pass path
+FUSED_SOURCE_DTYPES = (torch.float16, torch.bfloat16)
+
+
 @torch.library.custom_op("effnotes::fp8_cast_transpose", mutates_args=())
 def _cast_transpose_op(x: torch.Tensor, fmt: str) -> tuple[torch.Tensor, torch.Tensor]:
     spec = get_format(fmt)
-    out = torch.empty(x.shape, dtype=spec.dtype, device=x.device)
     out_t = torch.empty((x.shape[1], x.shape[0]), dtype=spec.dtype, device=x.device)
-    _launch(x, out, out_t, spec.max, cast=True)
+    if x.dtype in FUSED_SOURCE_DTYPES:
+        out = torch.empty(x.shape, dtype=spec.dtype, device=x.device)
+        _launch(x, out, out_t, spec.max, cast=True)
+    else:  # float32: PyTorch's clipped cast, then the FP8 transpose kernel (see cast_transpose)
+        out = x.clamp(-spec.max, spec.max).to(spec.dtype, memory_format=torch.contiguous_format)
+        _launch(out, None, out_t, 0.0, cast=False)
     return out, out_t
 
 
@@ -118,8 +130,22 @@ _FP8_DTYPES = (torch.float8_e4m3fn, torch.float8_e5m2)
 def cast_transpose(x: torch.Tensor, fmt: FP8Format | str) -> tuple[torch.Tensor, torch.Tensor]:
     """``x`` ``(rows, cols)`` (float16, bfloat16 or float32, any strides) clipped to
     ``fmt``'s range and cast to it, returned twice: ``(rows, cols)`` row-major and its
-    transpose ``(cols, rows)`` row-major, from one read of ``x``. Rounds to nearest even,
-    as ``x.clamp(-max, max).to(fmt.dtype)`` does."""
+    transpose ``(cols, rows)`` row-major. Rounds to nearest even, as
+    ``x.clamp(-max, max).to(fmt.dtype)`` does; any other dtype is a ``TypeError``.
+
+    float16 and bfloat16 (what the backward pass sees under BF16 autocast) are read once
+    by the fused kernel. float32 takes two passes: PyTorch's clipped cast, then the FP8
+    :func:`transpose` kernel. The fused kernel compiled for a float32 source wrote wrong
+    bytes on an H200 (on a 256 x 384 input, row 1 of the row-major result differed from
+    PyTorch's; bfloat16 and float16 were bit-exact), while the same kernel under Triton's interpreter, which runs its
+    indexing and masking as written, gives the right layout at that shape (see
+    tests/test_fp8_transpose.py). The kernel's addressing does not depend on the element
+    size (offsets are in elements of each pointer's own dtype), so what a float32 source
+    changes is only the compiled code: a 4-wide instead of an 8-wide vector load and the
+    register layout of the FP8 tile that both stores read from.
+    ``python -m effnotes.unit_scaling.fp8_transpose_bench --fused-sources`` runs the fused
+    kernel on every source dtype (and a variant that clips with ``tl.where`` instead of
+    min/max) against PyTorch, to show where it goes wrong."""
     spec = get_format(fmt) if isinstance(fmt, str) else fmt
     _check_2d(x, "x")
     if x.dtype not in (torch.float16, torch.bfloat16, torch.float32):

@@ -90,20 +90,77 @@ def _time(variants, want, moved_bytes, task, shape, do_bench) -> list[dict]:
     return table.to_dict("records")
 
 
+def fused_source_check(device: torch.device, dump: str | None = None) -> pd.DataFrame:
+    """The fused cast-and-transpose kernel run directly (bypassing :func:`cast_transpose`'s
+    routing of float32 to the two-pass path) on each source dtype, format and tile, with
+    the clip written as min/max (as used) and, at 64x128, as ``tl.where`` (a variant that
+    avoids min/max instructions, which a known Triton FP8-store miscompile involves),
+    against PyTorch: mismatching bytes in each output and the first mismatching row. With ``dump``
+    (a folder), also writes the 64x128 variants' Triton GPU IR and PTX there, for
+    reading the layouts the compiler chose."""
+    from pathlib import Path
+
+    from effnotes.unit_scaling.fp8_transpose import _cast_transpose_kernel, triton
+
+    rows = []
+    g = torch.Generator(device=device).manual_seed(1)
+    for dtype in (torch.float32, torch.bfloat16, torch.float16):
+        for fmt in (E4M3, E5M2):
+            for tile, where in (((64, 128, 4), False), ((64, 64, 4), False),
+                                ((32, 128, 4), False), ((64, 128, 4), True)):
+                for shape in ((256, 384), (1000, 333)):
+                    x = (torch.randn(shape, device=device, generator=g) * 300).to(dtype)
+                    want, want_t = cast_transpose_reference(x, fmt)
+                    out = torch.full(x.shape, 0x22, dtype=torch.uint8, device=device).view(fmt.dtype)
+                    out_t = torch.full(want_t.shape, 0x22, dtype=torch.uint8,
+                                       device=device).view(fmt.dtype)
+                    grid = (triton.cdiv(shape[0], tile[0]), triton.cdiv(shape[1], tile[1]))
+                    handle = _cast_transpose_kernel[grid](
+                        x, out, out_t, shape[0], shape[1], x.stride(0), x.stride(1), fmt.max,
+                        CAST=True, WRITE_ROWS=True, BLOCK_R=tile[0], BLOCK_C=tile[1],
+                        num_warps=tile[2], CLAMP_WITH_WHERE=where)
+                    bad = out.view(torch.uint8) != want.view(torch.uint8)
+                    bad_t = out_t.view(torch.uint8) != want_t.view(torch.uint8)
+                    first = bad.any(1).nonzero()
+                    rows.append({"dtype": str(dtype).replace("torch.", ""), "fmt": fmt.name,
+                                 "tile": f"{tile[0]}x{tile[1]}/{tile[2]}w",
+                                 "clamp": "tl.where" if where else "min/max", "shape": shape,
+                                 "bad_bytes": int(bad.sum()), "bad_bytes_t": int(bad_t.sum()),
+                                 "first_bad_row": int(first[0]) if len(first) else -1})
+                    if dump and shape == (256, 384) and tile == (64, 128, 4):
+                        folder = Path(dump)
+                        folder.mkdir(parents=True, exist_ok=True)
+                        stem = (f"{rows[-1]['dtype']}_{fmt.name}_{tile[0]}x{tile[1]}"
+                                f"{'_where' if where else ''}")
+                        for kind in ("ttgir", "ptx"):
+                            if kind in handle.asm:
+                                (folder / f"{stem}.{kind}").write_text(str(handle.asm[kind]))
+    return pd.DataFrame(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: run the benchmark on the first CUDA device and print its table."""
     import argparse
 
     from effnotes.unit_scaling.fp8_transpose import triton
 
-    argparse.ArgumentParser(prog="python -m effnotes.unit_scaling.fp8_transpose_bench",
-                            description=__doc__,
-                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
+    parser = argparse.ArgumentParser(prog="python -m effnotes.unit_scaling.fp8_transpose_bench",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fused-sources", action="store_true",
+                        help="only check the fused kernel on each source dtype (no timing)")
+    parser.add_argument("--dump", help="with --fused-sources: write Triton IR and PTX here")
+    args = parser.parse_args(argv)
     if not torch.cuda.is_available() or triton is None:
         raise SystemExit("this benchmark needs a CUDA device and Triton "
                          f"(CUDA available: {torch.cuda.is_available()}, "
                          f"Triton installed: {triton is not None})")
     device = torch.device("cuda")
+    if args.fused_sources:
+        print(f"fused cast+transpose kernel by source dtype on {torch.cuda.get_device_name()} "
+              f"(torch {torch.__version__}, triton {triton.__version__})")
+        print(fused_source_check(device, args.dump).to_string(index=False))
+        return 0
     rows = []
     for shape in SHAPES:
         rows += bench_cast_transpose(shape, device)

@@ -14,9 +14,10 @@ import math
 import torch
 import torch.nn.functional as F
 
-from effnotes.unit_scaling.formats import E4M3, E5M2, cast_backward, cast_forward
+from effnotes.unit_scaling.formats import (E4M3, E5M2, cast_backward, cast_backward_dynamic,
+                                           cast_forward, cast_forward_dynamic)
 
-PRECISIONS = ("fp32", "fp8_sim", "fp8_cuda")
+PRECISIONS = ("fp32", "fp8_sim", "fp8_sim_dynamic", "fp8_cuda")
 ATTENTION_VARIANTS = ("softmax", "sqrt_softmax")
 
 
@@ -60,7 +61,9 @@ def scaled_linear(x: torch.Tensor, weight: torch.Tensor, *, alpha: float | None 
     in the forward pass and the output's gradient to E5M2 before the two backward GEMMs (the
     products themselves are exact, as FP8 tensor cores accumulate in high precision).
     ``"fp8_cuda"`` runs the real FP8 GEMMs of :mod:`.fp8_cuda` (falling back to the
-    simulation where they are unavailable).
+    simulation where they are unavailable). ``"fp8_sim_dynamic"`` simulates the usual
+    recipe with per-tensor dynamic scales instead: each operand (and the output's gradient)
+    is scaled by ``max / amax`` before it is rounded, and scaled back after.
     """
     check_precision(precision)
     if x.shape[-1] != weight.shape[-1] or weight.dim() != 2:
@@ -75,6 +78,9 @@ def scaled_linear(x: torch.Tensor, weight: torch.Tensor, *, alpha: float | None 
     if precision == "fp8_sim":
         out = F.linear(cast_forward(x, E4M3), cast_forward(weight, E4M3)) * alpha
         return cast_backward(out, E5M2)
+    if precision == "fp8_sim_dynamic":
+        out = F.linear(cast_forward_dynamic(x, E4M3), cast_forward_dynamic(weight, E4M3)) * alpha
+        return cast_backward_dynamic(out, E5M2)
     return F.linear(x, weight) * alpha
 
 

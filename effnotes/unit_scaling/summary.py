@@ -8,16 +8,41 @@ import pandas as pd
 from effnotes.results import as_frame
 
 
-def precision_gaps(runs) -> pd.Series:
-    """``fp8 / fp32 - 1`` of the final training loss per parametrisation, from a table with
-    columns ``parametrisation``, ``precision`` and ``final_loss`` (NaN where a run diverged)."""
+def precision_gaps(runs, precision: str = "fp8_sim") -> pd.Series:
+    """``precision / fp32 - 1`` of the final training loss per parametrisation (``fp8_sim``
+    by default; ``fp8_sim_dynamic`` for the arms with dynamic scales), from a table with
+    columns ``parametrisation``, ``precision`` and ``final_loss`` (NaN where a run diverged
+    or an arm is missing for that parametrisation)."""
     runs = as_frame(runs)
     table = runs.pivot_table(index="parametrisation", columns="precision", values="final_loss",
                              dropna=False)
-    for column in ("fp32", "fp8_sim"):
+    for column in ("fp32", precision):
         if column not in table:
             raise ValueError(f"runs lack precision {column!r}; they have {list(table.columns)}")
-    return table["fp8_sim"] / table["fp32"] - 1
+    return table[precision] / table["fp32"] - 1
+
+
+def mean_interval(values, confidence: float = 0.95) -> dict:
+    """Mean of ``values`` (one per seed) and its Student-t interval at ``confidence``:
+    ``mean +- t * sd / sqrt(n)``. Returns ``mean``, ``low``, ``high``, ``sd``, ``n`` and the
+    values; with one value (or any NaN, e.g. a diverged run) the interval is NaN."""
+    from scipy import stats
+
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
+    array = np.asarray(list(values), dtype=float)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError("values must be a non-empty sequence of numbers")
+    n = int(array.size)
+    mean = float(array.mean())
+    if n < 2 or not np.isfinite(array).all():
+        low = high = sd = float("nan")
+    else:
+        sd = float(array.std(ddof=1))
+        half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / np.sqrt(n)
+        low, high = mean - half, mean + half
+    return {"mean": mean, "low": low, "high": high, "sd": sd, "n": n,
+            "confidence": confidence, "values": array.tolist()}
 
 
 def best_learning_rates(sweep) -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""Training the decoder on bytes: AdamW, warmup then cosine decay to 10%, fixed data order.
+"""Training the decoder on bytes: AdamW or Lion, warmup then cosine decay to 10%, fixed data
+order.
 
 Two runs with the same ``seed`` see the same initial weights (for the same config) and the
 same batches, so arms that differ only in precision are directly comparable.
@@ -19,7 +20,10 @@ from tqdm.auto import tqdm
 
 from effnotes.runtime import synchronize
 from effnotes.unit_scaling.data import ByteSplit, random_windows
+from effnotes.unit_scaling.lion import Lion
 from effnotes.unit_scaling.model import Decoder, DecoderConfig, optimizer_groups
+
+OPTIMIZERS = ("adamw", "lion")
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,8 @@ class TrainSettings:
     peak rate ``lr`` (the μS/SP rules of :func:`optimizer_groups` apply relative to
     ``base_width``), fully decoupled ``weight_decay``, ``warmup_steps`` then cosine decay to
     ``min_lr_ratio`` of the peak. A loss above ``max_loss`` or not finite ends the run as
-    diverged. Validation uses ``eval_batches`` fixed batches."""
+    diverged. Validation uses ``eval_batches`` fixed batches. ``optimizer`` is ``"adamw"``
+    (betas 0.9, 0.95) or ``"lion"`` (:mod:`.lion`, betas 0.9, 0.99)."""
 
     steps: int = 200
     batch_size: int = 16
@@ -42,8 +47,11 @@ class TrainSettings:
     sp_lr_rule: bool = False
     max_loss: float = 20.0
     log_every: int = 5
+    optimizer: str = "adamw"
 
     def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
         for name in ("steps", "batch_size", "eval_batches", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -112,8 +120,11 @@ def train_decoder(config: DecoderConfig, data: ByteSplit, settings: TrainSetting
     groups = optimizer_groups(model, settings.lr, settings.weight_decay,
                               base_width=settings.base_width, sp_lr_rule=settings.sp_lr_rule)
     base_lrs = [g["lr"] for g in groups]
-    optimizer = torch.optim.AdamW(groups, betas=(0.9, 0.95), eps=1e-8,
-                                  **({"fused": True} if device.type == "cuda" else {}))
+    if settings.optimizer == "lion":
+        optimizer = Lion(groups, lr=settings.lr, betas=(0.9, 0.99))
+    else:
+        optimizer = torch.optim.AdamW(groups, betas=(0.9, 0.95), eps=1e-8,
+                                      **({"fused": True} if device.type == "cuda" else {}))
     if compile:  # regional: the blocks share one compiled graph, so compiling is quick
         for block in model.blocks:
             block.compile()

@@ -1,0 +1,161 @@
+"""Reading the stored GPU runs for the chapter: tables, sentences and the stored claims.
+
+The chapter's GPU figures come from two stored results: the ``gpu`` profile
+(``results/unit_scaling/gpu.json``: loss parity over seeds and inference parity, from
+:func:`.gpu_bench.run_gpu_bench`) and the step-time comparison
+(``results/unit_scaling/gpu_step_times.json``, from ``gpu_bench --step-times``). Either may
+be missing, or older than the fields read here; every function then says "not stored".
+
+:data:`STORED_CLAIMS` are the claims about those runs, fixed before the runs were made.
+:func:`stored_claims` checks each one against the data and says whether it holds, with the
+evidence; a claim that fails is reported as failing, not hidden.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from effnotes.unit_scaling.gpu_bench import ARMS, step_time_table
+
+#: the two references of μS-FP8 in the loss-parity runs, with the chapter's names
+REFERENCES = {"mus_bf16": "μS-BF16", "sp_bf16": "SP-BF16"}
+
+#: claim id -> the claim, as the chapter states it
+STORED_CLAIMS = {
+    "parity_mus": "μS-FP8 matches μS-BF16: the 95% interval of the mean final-loss gap over "
+                  "seeds lies within ±1%",
+    "parity_sp": "μS-FP8 is not worse than SP-BF16 by more than 1%: the 95% interval of the "
+                 "mean final-loss gap ends at or below +1%",
+    "speed_goal": "effnotes FP8 trains at least 1.35× faster than BF16 at width 2048, 24 "
+                  "layers (median over rounds)",
+    "speed_torchao": "effnotes FP8 beats torchao's tensorwise float8 on the same μS model at "
+                     "width 2048: its slowest visit is faster than torchao's fastest",
+    "speed_wide": "effnotes FP8 is faster than BF16 at width 4096 in every round",
+    "inference_mus": "the FP8-trained μS model's FP8 inference agrees with BF16 inference of "
+                     "the same weights on at least 95% of arg-max tokens, and its loss is "
+                     "within 1% of BF16's",
+}
+
+
+def parity_table(data: dict | None) -> pd.DataFrame | None:
+    """The loss-parity gaps of μS-FP8 (``fp8 / reference - 1``, in %) against each
+    reference and for the final training and the validation loss: mean, 95% interval, n
+    and the per-seed values. ``None`` when ``data`` has no multi-seed parity."""
+    if not data or "parity_gaps" not in data:
+        return None
+    rows = []
+    for reference, name in REFERENCES.items():
+        for loss in ("final_loss_gap", "val_loss_gap"):
+            entry = data["parity_gaps"][f"{reference}_{loss}"]
+            rows.append({"against": name, "loss": loss.replace("_gap", ""),
+                         "mean_gap_pct": 100 * entry["mean"], "low_pct": 100 * entry["low"],
+                         "high_pct": 100 * entry["high"], "seeds": entry["n"],
+                         "per_seed_pct": ", ".join(f"{100 * v:.2f}" for v in entry["values"])})
+    return pd.DataFrame(rows)
+
+
+def inference_table(data: dict | None) -> pd.DataFrame | None:
+    """FP8 inference against BF16 inference of the same weights, for the μS model (static
+    scales) and the SP model (dynamic scales): logit relative L2, arg-max agreement (%) and
+    both losses. ``None`` when ``data`` has no such fields."""
+    if not data or "inference_mus_relative_l2" not in data:
+        return None
+    rows = []
+    for name, label in (("mus", "μS, FP8-trained; static scales"),
+                        ("sp", "SP, BF16-trained; dynamic scales per batch")):
+        rows.append({"model": label,
+                     "logit_relative_l2": data[f"inference_{name}_relative_l2"],
+                     "argmax_agreement_pct": 100 * data[f"inference_{name}_argmax_agreement"],
+                     "fp8_loss": data[f"inference_{name}_loss"],
+                     "bf16_loss": data[f"inference_{name}_reference_loss"]})
+    return pd.DataFrame(rows)
+
+
+def _arm_row(step_data: dict, size: str, arm: str) -> dict | None:
+    entry = step_data.get("sizes", {}).get(size)
+    if entry is None:
+        return None
+    return next((row for row in entry["arms"] if row["arm"] == arm), None)
+
+
+def step_time_sentence(step_data: dict | None, size: str = "d2048") -> str:
+    """Each arm's median speedup over μS-BF16 at ``size`` (with its range over rounds), the
+    fastest arm, and the arms that could not run; "not stored yet" without data."""
+    if not step_data or size not in step_data.get("sizes", {}):
+        return "not stored yet"
+    entry = step_data["sizes"][size]
+    rows = [r for r in entry["arms"] if r["arm"] != "bf16"]
+    parts = [f"{r['label']} {r['speedup']:.2f}× ({r['speedup_min']:.2f}–{r['speedup_max']:.2f})"
+             for r in sorted(rows, key=lambda r: -r["speedup"])]
+    fastest = min(entry["arms"], key=lambda r: r["step_s"])
+    text = "; ".join(parts) + f". Fastest: {fastest['label']}"
+    if entry["unavailable"]:
+        text += ". Not run: " + "; ".join(f"{ARMS[a].label} ({why})"
+                                          for a, why in entry["unavailable"].items())
+    return text
+
+
+def _within(value: float, low: float, high: float) -> bool:
+    return math.isfinite(value) and low <= value <= high
+
+
+def stored_claims(data: dict | None, step_data: dict | None) -> pd.DataFrame:
+    """Each of :data:`STORED_CLAIMS` checked against the stored runs: ``holds`` is True,
+    False, or None where the run it needs is not stored; ``evidence`` gives the figures."""
+    results = {}
+    table = parity_table(data)
+    for claim, reference, bounds in (("parity_mus", "μS-BF16", (-1.0, 1.0)),
+                                     ("parity_sp", "SP-BF16", (-math.inf, 1.0))):
+        if table is None:
+            results[claim] = (None, "no multi-seed parity run stored")
+            continue
+        row = table[(table["against"] == reference) & (table["loss"] == "final_loss")].iloc[0]
+        holds = _within(row["low_pct"], *bounds) and _within(row["high_pct"], *bounds)
+        results[claim] = (holds, f"mean gap {row['mean_gap_pct']:+.2f}%, 95% interval "
+                                 f"[{row['low_pct']:+.2f}%, {row['high_pct']:+.2f}%] over "
+                                 f"{row['seeds']} seeds")
+    fp8, tao = (_arm_row(step_data or {}, "d2048", arm) for arm in ("fp8", "torchao_tensorwise"))
+    if fp8 is None:
+        results["speed_goal"] = (None, "no step-time comparison at width 2048 stored")
+    else:
+        results["speed_goal"] = (fp8["speedup"] >= 1.35,
+                                 f"median {fp8['speedup']:.3f}× (rounds "
+                                 f"{fp8['speedup_min']:.3f}–{fp8['speedup_max']:.3f}×)")
+    if fp8 is None or tao is None:
+        results["speed_torchao"] = (None, "effnotes FP8 or torchao tensorwise not stored at "
+                                          "width 2048")
+    else:
+        results["speed_torchao"] = (fp8["step_max_s"] < tao["step_min_s"],
+                                    f"effnotes FP8 {1e3 * fp8['step_min_s']:.1f}–"
+                                    f"{1e3 * fp8['step_max_s']:.1f} ms, torchao "
+                                    f"{1e3 * tao['step_min_s']:.1f}–"
+                                    f"{1e3 * tao['step_max_s']:.1f} ms")
+    wide = _arm_row(step_data or {}, "d4096", "fp8")
+    if wide is None:
+        results["speed_wide"] = (None, "no step-time comparison at width 4096 stored")
+    else:
+        results["speed_wide"] = (wide["speedup_min"] > 1.0,
+                                 f"speedup {wide['speedup_min']:.3f}–{wide['speedup_max']:.3f}× "
+                                 f"over {wide['visits']} rounds")
+    inference = inference_table(data)
+    if inference is None:
+        results["inference_mus"] = (None, "no FP8-against-BF16 inference run stored" + (
+            f" (the run failed: {data['inference_error']})" if data and "inference_error" in data
+            else ""))
+    else:
+        row = inference.iloc[0]
+        loss_gap = row["fp8_loss"] / row["bf16_loss"] - 1
+        results["inference_mus"] = (row["argmax_agreement_pct"] >= 95.0 and abs(loss_gap) <= 0.01,
+                                    f"arg-max agreement {row['argmax_agreement_pct']:.2f}%, "
+                                    f"loss {row['fp8_loss']:.4f} against {row['bf16_loss']:.4f} "
+                                    f"({100 * loss_gap:+.2f}%)")
+    rows = [{"claim": text, "holds": {True: "yes", False: "NO", None: "not stored"}[
+                 None if results[key][0] is None else bool(results[key][0])],
+             "evidence": results[key][1]} for key, text in STORED_CLAIMS.items()]
+    return pd.DataFrame(rows, index=list(STORED_CLAIMS))
+
+
+__all__ = ["REFERENCES", "STORED_CLAIMS", "inference_table", "parity_table",
+           "step_time_sentence", "step_time_table", "stored_claims"]
