@@ -191,7 +191,8 @@ def test_bench_pairs_each_shape_with_its_own_baseline():
     assert "N=600 M=10" in line and "N=1200 M=10" in line
     table = result["table"]
     assert set(table["method"]) == {"numpy float32 matmul", "maddness encode",
-                                    "maddness aggregate", "maddness fused"}
+                                    "maddness aggregate", "maddness fused",
+                                    "maddness matmul"}
     assert (table["warm_ms"] > 0).all() and (table["cold_ms"] > 0).all()
     for (n, layout), part in table.groupby(["N", "layout"]):
         base = part.loc[part["method"] == "numpy float32 matmul", "warm_ms"].iloc[0]
