@@ -291,3 +291,22 @@ def test_thread_sweep_counts_bytes_and_summarises():
     lines = summary_lines({"table": rows, "copy_gb_s": {16: 50.0}})
     assert "x4.0 over 1 thread" in lines[0] and "copy 50.0 GB/s" in lines[0]
     assert lines[-1].endswith("x2.00 (target 1.5)")
+
+
+def test_thread_scaling_plot_draws_one_line_per_case_and_method():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from effnotes.maddness.plots import plot_thread_scaling
+
+    rows = [{"N": 10, "M": m, "layout": "row-major", "method": method, "threads": t,
+             "scaling_warm": float(t) ** 0.5}
+            for m in (10, 100) for method in ("numpy float32 matmul", "maddness fused",
+                                              "maddness matmul")
+            for t in (1, 2, 4)]
+    fig, ax = plt.subplots()
+    plot_thread_scaling(rows, ax)
+    assert len([line for line in ax.lines if len(line.get_xdata()) == 3]) == 4
+    plt.close(fig)

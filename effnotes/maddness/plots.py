@@ -119,3 +119,22 @@ def plot_lambda_grid(grid: pd.DataFrame, ncodebooks: int, lam: float,
     ax.set_title(f"C={ncodebooks}, λ={lam}: NMSE {row.nmse:.4f}, "
                  f"rel. acc. {row.relative_accuracy:.4f}, {row.time_ms:.3f} ms")
     return ax
+
+
+def plot_thread_scaling(table: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
+    """Warm time at one thread over warm time at ``t`` threads, against ``t``, for NumPy's
+    BLAS and MADDNESS's fused kernel in every (N, M, layout) of a thread-sweep table
+    (:mod:`effnotes.maddness.threads`), with the ideal line."""
+    ax = ax or plt.gca()
+    t = pd.DataFrame(table)
+    t = t[t["method"].isin(["numpy float32 matmul", "maddness fused"])].copy()
+    t["case"] = ("N=" + t["N"].astype(str) + ", M=" + t["M"].astype(str) + ", "
+                 + t["layout"])
+    sns.lineplot(data=t, x="threads", y="scaling_warm", hue="case", style="method",
+                 marker="o", ax=ax)
+    top = int(t["threads"].max())
+    ax.plot([1, top], [1, top], color="0.6", lw=1, linestyle=":", label="ideal")
+    ax.set(xscale="log", yscale="log", xlabel="threads",
+           ylabel="speedup over its own 1-thread time")
+    ax.legend(fontsize=7)
+    return ax
