@@ -191,7 +191,8 @@ def test_bench_pairs_each_shape_with_its_own_baseline():
     assert "N=600 M=10" in line and "N=1200 M=10" in line
     table = result["table"]
     assert set(table["method"]) == {"numpy float32 matmul", "maddness encode",
-                                    "maddness aggregate", "maddness fused"}
+                                    "maddness aggregate", "maddness fused",
+                                    "maddness matmul"}
     assert (table["warm_ms"] > 0).all() and (table["cold_ms"] > 0).all()
     for (n, layout), part in table.groupby(["N", "layout"]):
         base = part.loc[part["method"] == "numpy float32 matmul", "warm_ms"].iloc[0]
@@ -222,3 +223,90 @@ def test_experiment_command_stores_a_smoke_result(stored_profile):
     assert {"digits", "lambda_grid", "ucr", "tradeoff", "bench", "bench_hardware"} <= set(data)
     numbers = experiment.headline_numbers(data)
     assert numbers["digits relative accuracy, C=16"] > 0.9
+
+
+def test_faiss_pq_codes_are_nearest_centroids_and_sums_its_tables():
+    pytest.importorskip("faiss")
+    from effnotes.maddness.faiss_pq import FaissPQ, unpack_codes
+
+    A, B = data(n=900)
+    errors = []
+    for C in (1, 4, 8):  # 1: one nibble per row; 4, 8: both nibbles of every byte
+        est = FaissPQ(C).fit(A[:700], B)
+        codes = est.encode(A[700:])
+        sub = A[700:].reshape(200, C, -1).astype(np.float64)
+        nearest = ((sub[:, :, None, :] - est.centroids_[None]) ** 2).sum(-1).argmin(-1)
+        assert (codes == nearest).mean() > 0.99  # float32 ties aside
+        expected = sum(est.tables_[c, codes[:, c]].astype(np.float64) for c in range(C))
+        np.testing.assert_allclose(est.matmul(A[700:]), expected, rtol=1e-5, atol=1e-4)
+        errors.append(nmse(A[700:] @ B, est.matmul(A[700:])))
+    assert errors[0] > errors[1] > errors[2], errors
+    packed = np.array([[0x21, 0x03]], np.uint8)
+    assert unpack_codes(packed, 3).tolist() == [[1, 2, 3]]
+    with pytest.raises(ValueError, match="do not divide"):
+        FaissPQ(5).fit(A, B)
+
+
+def test_peer_speedups_pair_budgets():
+    from effnotes.maddness.experiment import peer_speedups
+
+    frame = [{"method": "MADDNESS", "budget": 4, "nmse": 0.2, "time_ms": 1.0},
+             {"method": "MADDNESS", "budget": 16, "nmse": 0.1, "time_ms": 2.0},
+             {"method": "PQ (faiss)", "budget": 16, "nmse": 0.15, "time_ms": 30.0},
+             {"method": "PCA", "budget": 4, "nmse": 0.3, "time_ms": 0.5}]
+    peer = peer_speedups(frame)
+    assert peer["budget"].tolist() == [16] and peer["speedup"].tolist() == [15.0]
+    assert peer_speedups(frame[:2]).empty
+
+
+def test_bench_summary_names_the_default_call_and_the_raw_kernel():
+    from effnotes.maddness.bench import check_speed_targets, summary_line
+
+    table = [{"N": 10, "D": 8, "M": 10, "layout": "row-major", "method": m,
+              "speedup_warm": w, "speedup_cold": 1.0}
+             for m, w in [("maddness fused", 5.0), ("maddness matmul", 4.5)]]
+    line = summary_line({"table": table, "hardware": {"threads": 2}})
+    assert "est.matmul(A)" in line and "4.5x" in line and "raw kernel 5.0x" in line
+    met = check_speed_targets(table, [["row-major", 10, 4.8]], "maddness matmul")
+    assert met["met"].tolist() == [False]
+    assert check_speed_targets(table, [["row-major", 10, 4.8]])["met"].tolist() == [True]
+
+
+def test_thread_sweep_counts_bytes_and_summarises():
+    from effnotes.maddness.threads import bytes_moved, scaling_goal, summary_lines
+
+    dims = np.array([[0, 1, 16, 17], [100, 101, 102, 103]])  # lines 0, 1 and 6 of a row
+    assert bytes_moved("maddness", 10, 512, 4, "C", dims) == 10 * 3 * 64 + 10 * 4 * 4
+    assert bytes_moved("maddness", 10, 512, 4, "F", dims) == 8 * 10 * 4 + 10 * 4 * 4
+    assert bytes_moved("numpy float32 matmul", 10, 512, 4, "C", dims) == 10 * 512 * 4 + 160
+    rows = []
+    for method, ms in [("numpy float32 matmul", 8.0), ("maddness fused", 1.0),
+                       ("maddness matmul", 1.2), ("maddness matmul(out=)", 1.1)]:
+        for t, scale in [(1, 1.0), (2, 2.0), (16, 4.0)]:
+            rows.append({"N": 100000, "M": 100, "layout": "column-major", "method": method,
+                         "threads": t, "warm_ms": ms / scale, "cold_ms": 2 * ms / scale,
+                         "warm_gb_s": 1.0, "scaling_warm": scale, "speedup_warm": 8.0 / ms,
+                         "speedup_cold": 8.0 / ms})
+    assert scaling_goal(rows) == 2.0
+    lines = summary_lines({"table": rows, "copy_gb_s": {16: 50.0}})
+    assert "x4.0 over 1 thread" in lines[0] and "copy 50.0 GB/s" in lines[0]
+    assert lines[-1].endswith("x2.00 (target 1.5)")
+
+
+def test_thread_scaling_plot_draws_one_line_per_case_and_method():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from effnotes.maddness.plots import plot_thread_scaling
+
+    rows = [{"N": 10, "M": m, "layout": "row-major", "method": method, "threads": t,
+             "scaling_warm": float(t) ** 0.5}
+            for m in (10, 100) for method in ("numpy float32 matmul", "maddness fused",
+                                              "maddness matmul")
+            for t in (1, 2, 4)]
+    fig, ax = plt.subplots()
+    plot_thread_scaling(rows, ax)
+    assert len([line for line in ax.lines if len(line.get_xdata()) == 3]) == 4
+    plt.close(fig)

@@ -9,7 +9,12 @@
   (Blalock & Guttag, 2017);
 - :class:`GaussianSketch`: ``(A S)(S^T B)`` with a Gaussian ``S`` of ``d`` columns;
 - :class:`PCAProjection`: ``(A - mu) V V^T B + mu B`` with the top ``d`` principal directions
-  of ``A_train``.
+  of ``A_train``;
+- ``"PQ (faiss)"``: faiss's compiled product quantiser
+  (:class:`effnotes.maddness.faiss_pq.FaissPQ`, optional: needs ``faiss-cpu``).
+
+PQ and Bolt here encode in NumPy, so their times say nothing about the methods; the
+compiled peers are NumPy's BLAS (exact, RandGauss, PCA) and faiss.
 """
 
 from __future__ import annotations
@@ -164,12 +169,23 @@ BASELINES = {"exact": Exact, "PQ": ProductQuantizer, "Bolt": Bolt,
              "RandGauss": GaussianSketch, "PCA": PCAProjection}
 
 
+FAISS_PQ = "PQ (faiss)"
+
+
 def make_method(name: str, budget: int, **kwargs):
-    """A method by ``name`` (a baseline or ``"MADDNESS"``) at ``budget``."""
+    """A method by ``name`` (a baseline, ``"MADDNESS"`` or ``"PQ (faiss)"``) at ``budget``."""
     if name == "MADDNESS":
         from effnotes.maddness.estimator import Maddness
 
         return Maddness(ncodebooks=budget, **kwargs)
+    if name == FAISS_PQ:
+        from effnotes.maddness.faiss_pq import FaissPQ, faiss_available
+
+        if not faiss_available():
+            raise ImportError(f"{FAISS_PQ} needs faiss: pip install 'effnotes[compare]' "
+                              "(or faiss-cpu)")
+        return FaissPQ(budget=budget, **kwargs)
     if name not in BASELINES:
-        raise ValueError(f"unknown method {name!r}; choose MADDNESS or one of {list(BASELINES)}")
+        raise ValueError(f"unknown method {name!r}; choose MADDNESS, {FAISS_PQ!r} or one of "
+                         f"{list(BASELINES)}")
     return BASELINES[name](budget=budget, **kwargs)

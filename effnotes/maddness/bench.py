@@ -4,14 +4,17 @@
 (N=10000, D=512, M=10) and CIFAR-100 shape (M=100), with ``A`` row-major and column-major:
 
 - NumPy ``np.matmul(A, B, out=out)`` in float32 (output preallocated);
-- MADDNESS with its tables prebuilt (as the paper times it): encoding alone, aggregation
-  alone, and both fused per block of rows, output preallocated.
+- MADDNESS with its tables prebuilt (as the paper times it): the raw compiled kernels
+  (encoding alone, aggregation alone, and both fused per block of rows, output
+  preallocated, no per-call checks), and ``est.matmul(A)``, the call a user writes (its
+  checks, a fresh output, the fused kernel).
 
 Each side runs in its own process (OpenMP and OpenBLAS thread pools spin after a call and
 would steal each other's core), both with the same number of threads. Each figure is the
 median of ``repeats`` calls, cache-warm (calls back to back) and cache-cold (a buffer twice
 the size of the last-level cache is written before each call). The last line printed gives
-the speedups of fused MADDNESS over NumPy at both shapes and both layouts.
+the speedups of ``est.matmul(A)`` (and of the raw fused kernel) over NumPy at every shape
+and layout.
 """
 
 from __future__ import annotations
@@ -31,12 +34,16 @@ from effnotes.runtime import _cpu_model
 
 LAYOUT_NAMES = {"C": "row-major", "F": "column-major"}
 FLUSH_BYTES = 128 * 2**20
+DEFAULT_CALL = "maddness matmul"  # est.matmul(A): checks, a fresh output, the fused kernel
+RAW_KERNEL = "maddness fused"
 
 
 @dataclass
 class BenchConfig:
     """What to time: ``shapes`` as (N, D, M), ``threads`` for both sides, ``repeats`` per
-    median, ``ncodebooks``, ``train_rows`` for fitting, ``seed`` for the data."""
+    median, ``ncodebooks``, ``train_rows`` for fitting, ``seed`` for the data, and
+    ``threading_layer``: numba's (``"omp"``, ``"workqueue"``, ``"tbb"``; None: numba's
+    default choice)."""
 
     shapes: list[tuple[int, int, int]] = field(
         default_factory=lambda: [(10000, 512, 10), (10000, 512, 100)])
@@ -45,6 +52,7 @@ class BenchConfig:
     ncodebooks: int = 16
     train_rows: int = 4000
     seed: int = 0
+    threading_layer: str | None = None
 
 
 def synthetic_activations(n: int, d: int, seed: int, rank: int = 32) -> np.ndarray:
@@ -121,6 +129,7 @@ def worker(side: str, cfg: BenchConfig) -> dict:
                 codes = est.encode(X)
                 parts = {f"maddness {p}": est.runner(X, p, out=out, codes=codes)
                          for p in ("encode", "aggregate", "fused")}
+                parts[DEFAULT_CALL] = lambda X=X: est.matmul(X)
             for name, fn in parts.items():
                 rows.append({"N": shape[0], "D": shape[1], "M": shape[2],
                              "layout": LAYOUT_NAMES[layout], "method": name,
@@ -128,6 +137,8 @@ def worker(side: str, cfg: BenchConfig) -> dict:
                              "cold_ms": 1e3 * _time(fn, cfg.repeats, cold=True)})
                 if side == "numba":
                     rows[-1].update(nmse=nmse, fit_s=fit_s)
+    if side == "numba":
+        info["numba"] += f", {numba.threading_layer()} threading layer"
     return {"rows": rows, "info": info}
 
 
@@ -164,11 +175,13 @@ def wait_for_quiet(max_load: float = 0.2, timeout_s: float = 60.0) -> float:
             return float(load)
 
 
-def _worker_env(threads: int) -> dict:
+def _worker_env(threads: int, layer: str | None = None) -> dict:
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                 "NUMBA_NUM_THREADS"):
         env[var] = str(threads)
+    if layer:
+        env["NUMBA_THREADING_LAYER"] = layer
     return env
 
 
@@ -182,7 +195,8 @@ def run_benchmark(cfg: BenchConfig | None = None) -> dict:
         busy, child, start = _cpu_busy_seconds(), _children_cpu_seconds(), time.monotonic()
         proc = subprocess.run([sys.executable, "-m", "effnotes.maddness.bench", "--worker", side,
                                "--config", json.dumps(asdict(cfg))], capture_output=True,
-                              text=True, env=_worker_env(cfg.threads), check=False)
+                              text=True, env=_worker_env(cfg.threads, cfg.threading_layer),
+                              check=False)
         if proc.returncode:
             raise RuntimeError(f"the {side} benchmark process failed:\n{proc.stderr[-3000:]}")
         results[side] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -203,18 +217,30 @@ def run_benchmark(cfg: BenchConfig | None = None) -> dict:
 
 
 def summary_line(result: dict) -> str:
-    """One line: fused MADDNESS's speedup over NumPy float32 at every shape and layout."""
+    """One line: the speedup over NumPy float32 of ``est.matmul(A)`` (where the table has
+    it) and of the raw fused kernel, at every shape and layout."""
     table = pd.DataFrame(result["table"])
-    fused = table[table["method"] == "maddness fused"]
-    several_n = fused["N"].nunique() > 1
-    parts = [f"{f'N={r.N} ' if several_n else ''}M={r.M} {r.layout} {r.speedup_warm:.1f}x "
-             f"({r.speedup_cold:.1f}x cold)" for r in fused.itertuples()]
-    return (f"speedup over numpy float32, {result['hardware']['threads']} threads, cache-warm "
-            f"median (cold): " + "; ".join(parts))
+    fused = table[table["method"] == RAW_KERNEL].set_index(["N", "M", "layout"])
+    calls = table[table["method"] == DEFAULT_CALL].set_index(["N", "M", "layout"])
+    several_n = fused.index.get_level_values("N").nunique() > 1
+    parts = []
+    for (n, m, layout), r in fused.iterrows():
+        where = f"{f'N={n} ' if several_n else ''}M={m} {layout}"
+        raw = f"{r.speedup_warm:.1f}x ({r.speedup_cold:.1f}x cold)"
+        if (n, m, layout) in calls.index:
+            c = calls.loc[(n, m, layout)]
+            parts.append(f"{where} {c.speedup_warm:.1f}x ({c.speedup_cold:.1f}x cold; raw "
+                         f"kernel {raw})")
+        else:
+            parts.append(f"{where} raw kernel {raw}")
+    head = "est.matmul(A)" if len(calls) else "the fused kernel"
+    return (f"speedup of {head} over numpy float32, {result['hardware']['threads']} threads, "
+            f"cache-warm median: " + "; ".join(parts))
 
 
-def check_speed_targets(table, targets) -> pd.DataFrame:
-    """Fused MADDNESS's warm speedup against each target, at every timed shape.
+def check_speed_targets(table, targets, method: str = RAW_KERNEL) -> pd.DataFrame:
+    """The warm speedup of ``method`` (the raw fused kernel, or :data:`DEFAULT_CALL`, the
+    call a user writes) against each target, at every timed shape.
 
     ``table``: a benchmark table (frame or records) with columns N, D, M, layout, method and
     speedup_warm; ``targets``: ``(layout, M, minimum speedup)`` triples. Returns one row per
@@ -224,7 +250,7 @@ def check_speed_targets(table, targets) -> pd.DataFrame:
     missing = {"N", "M", "layout", "method", "speedup_warm"} - set(table.columns)
     if missing:
         raise KeyError(f"the benchmark table lacks columns {sorted(missing)}")
-    fused = table[table["method"] == "maddness fused"]
+    fused = table[table["method"] == method]
     rows = []
     for layout, m, target in targets:
         if layout not in LAYOUT_NAMES.values():
@@ -264,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--shapes", default="10000x512x10,10000x512x100",
                         help="comma-separated NxDxM")
+    parser.add_argument("--layer", choices=("omp", "workqueue", "tbb"),
+                        help="numba's threading layer (default: numba's own choice)")
     parser.add_argument("--store", metavar="NAME",
                         help="also write the table with provenance to results/maddness/NAME.json")
     parser.add_argument("--worker", choices=("numpy", "numba"), help=argparse.SUPPRESS)
@@ -278,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--threads and --repeats must be positive")
     shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
     start = time.perf_counter()
-    cfg = BenchConfig(shapes=shapes, threads=args.threads, repeats=args.repeats)
+    cfg = BenchConfig(shapes=shapes, threads=args.threads, repeats=args.repeats,
+                      threading_layer=args.layer)
     result = run_benchmark(cfg)
     print(format_table(result))
     if args.store:

@@ -9,18 +9,29 @@ the sets bundled with aeon) runs only when the profile lists UCR sets.
 
 from __future__ import annotations
 
+import inspect
 import time
 
 import numpy as np
 import pandas as pd
 
 from effnotes.maddness.accuracy import digits_task, evaluate, nmse, ucr_task
-from effnotes.maddness.baselines import make_method
-from effnotes.maddness.bench import BenchConfig, run_benchmark, synthetic_activations
+from effnotes.maddness.baselines import FAISS_PQ, make_method
+from effnotes.maddness.bench import (DEFAULT_CALL, RAW_KERNEL, BenchConfig, run_benchmark,
+                                    synthetic_activations)
 from effnotes.profile_runner import profile_main
 
 CHAPTER = "maddness"
 METHODS = ["MADDNESS", "PQ", "Bolt", "RandGauss", "PCA"]
+COMPILED = {"exact", "MADDNESS", "RandGauss", "PCA", FAISS_PQ}  # NumPy's BLAS, numba, faiss
+
+
+def tradeoff_methods() -> list[str]:
+    """The methods of the speed-against-accuracy comparison: :data:`METHODS`, plus faiss's
+    compiled PQ where faiss imports."""
+    from effnotes.maddness.faiss_pq import faiss_available
+
+    return METHODS + ([FAISS_PQ] if faiss_available() else [])
 
 
 def median_time(fn, repeats: int) -> float:
@@ -35,10 +46,12 @@ def median_time(fn, repeats: int) -> float:
 
 
 def method_timer(est, A: np.ndarray):
-    """A zero-argument callable computing ``est``'s product of ``A``: MADDNESS through its
-    fused kernel with tables prebuilt and output preallocated, the others via ``matmul``."""
-    if hasattr(est, "runner"):
-        return est.runner(A, "fused")
+    """A zero-argument callable computing ``est``'s product of ``A`` with its ``matmul``:
+    for MADDNESS and faiss's PQ (whose ``matmul`` take ``out=``) into a preallocated output,
+    as NumPy's BLAS is timed with ``out=`` in the benchmark."""
+    if "out" in inspect.signature(est.matmul).parameters:
+        out = est.matmul(A)
+        return lambda: est.matmul(A, out=out)
     return lambda: est.matmul(A)
 
 
@@ -64,8 +77,9 @@ def lambda_grid(task, budgets, lambdas, time_rows: int, repeats: int) -> pd.Data
 
 def tradeoff(shape, budgets, seed: int, train_rows: int, repeats: int,
              progress: bool = False) -> pd.DataFrame:
-    """Speed against accuracy on synthetic activations of ``shape`` (N, D, M): every method at
-    every budget, nmse and median time (numpy, numba and BLAS with the process's threads)."""
+    """Speed against accuracy on synthetic activations of ``shape`` (N, D, M): every method of
+    :func:`tradeoff_methods` at every budget, nmse, median time (numpy, numba, BLAS and faiss
+    with the process's numba thread count) and whether the method is compiled."""
     from tqdm.auto import tqdm
 
     N, D, M = shape
@@ -73,15 +87,31 @@ def tradeoff(shape, budgets, seed: int, train_rows: int, repeats: int,
     A_train, A = A_all[:train_rows], np.ascontiguousarray(A_all[train_rows:])
     B = np.random.default_rng(seed + 1).normal(size=(D, M)).astype(np.float32)
     exact = A.astype(np.float64) @ B.astype(np.float64)
+    out = np.empty((N, M), dtype=np.float32)
     rows = [{"method": "exact", "budget": D, "nmse": 0.0,
-             "time_ms": 1e3 * median_time(lambda: np.matmul(A, B), repeats)}]
-    jobs = [(m, b) for m in METHODS for b in budgets if not (m != "RandGauss" and m != "PCA"
-                                                            and D % b)]
+             "time_ms": 1e3 * median_time(lambda: np.matmul(A, B, out=out), repeats)}]
+    jobs = [(m, b) for m in tradeoff_methods() for b in budgets
+            if not (m not in ("RandGauss", "PCA") and D % b)]
     for method, budget in tqdm(jobs, desc="tradeoff", disable=not progress):
         est = make_method(method, budget).fit(A_train, B)
         rows.append({"method": method, "budget": budget, "nmse": nmse(exact, est.matmul(A)),
                      "time_ms": 1e3 * median_time(method_timer(est, A), repeats)})
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    frame["compiled"] = frame["method"].isin(COMPILED)
+    return frame
+
+
+def peer_speedups(frame: pd.DataFrame, peer: str = FAISS_PQ) -> pd.DataFrame:
+    """MADDNESS against ``peer`` at every budget both have in a :func:`tradeoff` frame:
+    columns budget, the two times (ms) and NMSEs, and ``speedup`` (peer time / MADDNESS
+    time). Empty where the peer was not run."""
+    frame = pd.DataFrame(frame)
+    mad = frame[frame["method"] == "MADDNESS"].set_index("budget")
+    other = frame[frame["method"] == peer].set_index("budget")
+    both = mad.join(other, lsuffix="_maddness", rsuffix="_peer", how="inner")
+    both = both[["time_ms_maddness", "time_ms_peer", "nmse_maddness", "nmse_peer"]]
+    both["speedup"] = both["time_ms_peer"] / both["time_ms_maddness"]
+    return both.reset_index()
 
 
 def run_profile(params: dict, *, progress: bool = False) -> dict:
@@ -120,9 +150,15 @@ def headline_numbers(result: dict, ncodebooks: int = 16) -> pd.Series:
         numbers[f"digits relative accuracy, C={ncodebooks}"] = row["relative_accuracy"].iloc[0]
         numbers[f"digits nmse, C={ncodebooks}"] = row["nmse"].iloc[0]
     bench = pd.DataFrame(result["bench"])
-    for r in bench[bench["method"] == "maddness fused"].itertuples():
-        numbers[f"speedup N={r.N} D={r.D} M={r.M} {r.layout}, warm (x)"] = r.speedup_warm
-        numbers[f"speedup N={r.N} D={r.D} M={r.M} {r.layout}, cold (x)"] = r.speedup_cold
+    for method, label in ((DEFAULT_CALL, "est.matmul(A)"), (RAW_KERNEL, "raw kernel")):
+        for r in bench[bench["method"] == method].itertuples():
+            where = f"N={r.N} D={r.D} M={r.M} {r.layout}"
+            numbers[f"{label} speedup {where}, warm (x)"] = r.speedup_warm
+            numbers[f"{label} speedup {where}, cold (x)"] = r.speedup_cold
+    if "tradeoff" in result:
+        peer = peer_speedups(pd.DataFrame(result["tradeoff"]))
+        for r in peer[peer["budget"] == ncodebooks].itertuples():
+            numbers[f"faster than faiss PQ, C={ncodebooks} (x)"] = r.speedup
     return pd.Series(numbers, dtype=float)
 
 

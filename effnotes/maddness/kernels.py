@@ -15,7 +15,12 @@ once by numba and cached per process. The source follows what makes numba's code
   ``uint8 + uint8`` to 64 bits;
 - all index arithmetic is unsigned (``uint64``), so numba emits no negative-index
   wrap-around and loads stay contiguous;
-- the fused kernel encodes a block and aggregates it at once, so the block's codes stay in L1.
+- the fused kernel encodes a block and aggregates it at once, so the block's codes stay in L1;
+- the encoders check the values they read (the ``4C`` split columns, nothing else) for NaN
+  and infinity as they go: ``x - x`` is 0 for a finite ``x`` and NaN otherwise, summed per
+  row across codebooks (SIMD lanes over rows, like the comparisons). A block holding a
+  non-finite value stops its range of blocks and is reported in ``status``; the caller
+  names the row and column (:func:`first_nonfinite`).
 
 Call :func:`get_kernel` and use :func:`prepare` to lay out the model's arrays.
 """
@@ -70,6 +75,19 @@ def _encode_lines(layout: str, target: str, indent: str) -> list[str]:
         out.append(f"        v{level} = {_select_expr(level, bits[:level], 2**level - 1)}")
         out.append(f"        b{level} = x{level} > v{level}")
     out.append(f"        {target} = np.uint8(8 * b0 + 4 * b1 + 2 * b2 + b3)")
+    out.append("        chk[r] += (x0 - x0) + (x1 - x1) + (x2 - x2) + (x3 - x3)")
+    return [indent + line for line in out]
+
+
+def _check_lines(indent: str) -> list[str]:
+    """Stop at the first block whose split values were not all finite (``chk`` is NaN)."""
+    out = [
+        "bad = np.float32(0)",
+        "for r in range(nr):",
+        "    bad += chk[r]",
+        "if bad != bad:",
+        "    return blk",
+    ]
     return [indent + line for line in out]
 
 
@@ -129,6 +147,7 @@ def kernel_source(C: int, M: int, layout: str, part: str, aggregation: str, rows
             "    cols = np.empty((NQ, R), dtype=np.float32)",
             "    block = np.empty((NCB, R), dtype=np.uint8)",
             "    acc = np.empty(MP, dtype=np.uint16)",
+            "    chk = np.zeros(R, dtype=np.float32)",
             "    for blk in range(first, last):",
             "        n0 = np.uint64(blk) * np.uint64(R)",
             "        nr = min(R, nrows_i - blk * R)"]
@@ -137,7 +156,9 @@ def kernel_source(C: int, M: int, layout: str, part: str, aggregation: str, rows
     if part in ("encode", "fused"):
         if layout == "C":
             body += _gather_lines(ind)
+        body += [ind + "for r in range(nr):", ind + "    chk[r] = np.float32(0)"]
         body += _encode_lines(layout, "block[c, r]", ind)
+        body += _check_lines(ind)
         if part == "encode":
             body += [ind + "for r in range(nr):",
                      ind + "    row = n0 + np.uint64(r)",
@@ -151,11 +172,14 @@ def kernel_source(C: int, M: int, layout: str, part: str, aggregation: str, rows
                      ind + "        block[c, r] = codes[row, c]"]
         body.append(ind + "for r in range(nr):")
         body += _aggregate_lines(C, aggregation, "block[{c}, r]", ind + "    ")
-    driver = ["", "def kernel(X, nrows_i, ncols_i, dims, thr, lut, scale, shift, codes, out, nchunks):",
+    body.append("    return -1")
+    driver = ["", "def kernel(X, nrows_i, ncols_i, dims, thr, lut, scale, shift, codes, out, status):",
+              "    nchunks = status.shape[0]",
               "    nblocks = (nrows_i + R - 1) // R",
               "    for t in prange(nchunks):",
-              "        blocks(X, nrows_i, ncols_i, t * nblocks // nchunks, (t + 1) * nblocks // nchunks,",
-              "               dims, thr, lut, scale, shift, codes, out)"]
+              "        status[t] = blocks(X, nrows_i, ncols_i, t * nblocks // nchunks,",
+              "                           (t + 1) * nblocks // nchunks, dims, thr, lut, scale,",
+              "                           shift, codes, out)"]
     return "\n".join(head + body + driver) + "\n"
 
 
@@ -163,12 +187,15 @@ def get_kernel(C: int, M: int, layout: str, part: str, aggregation: str = "avera
                rows: int | None = None):
     """The compiled kernel for these constants (compiled on first use, then cached).
 
-    Signature: ``kernel(X, N, D, dims, thr, lut, scale, shift, codes, out, nchunks)`` with ``X`` the
+    Signature: ``kernel(X, N, D, dims, thr, lut, scale, shift, codes, out, status)`` with ``X`` the
     flattened input (``A.ravel()`` for row-major, ``A.T.ravel()`` for column-major), ``dims``
     uint64 ``(4C,)``, ``thr`` float32 ``(15C,)``, ``lut`` uint8 ``(C * 16 * MP,)``, ``codes``
     uint8 ``(N, C)`` (written by ``encode``, read by ``aggregate``, unused by ``fused``),
-    ``out`` float32 ``(N, M)`` (written by ``aggregate`` and ``fused``); ``nchunks``: how
-    many parallel ranges of row blocks (use numba's thread count)."""
+    ``out`` float32 ``(N, M)`` (written by ``aggregate`` and ``fused``); ``status`` int64
+    ``(nchunks,)``: its length is how many parallel ranges of row blocks to run (use numba's
+    thread count); each entry is set to -1, or (``encode`` and ``fused``) to the first block
+    of ``rows`` rows of its range in which a split value was NaN or infinite; that range
+    stops there, leaving later rows of ``codes``/``out`` unwritten."""
     if rows is None:
         rows = 64 if layout == "C" else 256
     key = (C, M, layout, part, aggregation, rows)

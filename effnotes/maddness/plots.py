@@ -61,10 +61,14 @@ def plot_accuracy_curves(frame: pd.DataFrame, y: str, ax: plt.Axes | None = None
     return ax
 
 
-def plot_tradeoff_frame(frame: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
-    """NMSE against median time for every method and budget (log-log)."""
+def plot_tradeoff_frame(frame: pd.DataFrame, ax: plt.Axes | None = None,
+                        compiled_only: bool = False) -> plt.Axes:
+    """NMSE against median time for every method and budget (log-log); with
+    ``compiled_only``, only the methods whose ``compiled`` column is true."""
     ax = ax or plt.gca()
     data = frame[frame["method"] != "exact"]
+    if compiled_only:
+        data = data[data["compiled"].astype(bool)]
     sns.lineplot(data=data, x="time_ms", y="nmse", hue="method", marker="o", sort=False,
                  estimator=None, ax=ax)
     exact = frame[frame["method"] == "exact"]
@@ -76,15 +80,21 @@ def plot_tradeoff_frame(frame: pd.DataFrame, ax: plt.Axes | None = None) -> plt.
     return ax
 
 
+BENCH_LABELS = {"maddness matmul": "est.matmul(A)", "maddness fused": "raw fused kernel"}
+
+
 def plot_bench(table: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
-    """Fused MADDNESS speedup over numpy per shape and layout, cache-warm and cache-cold."""
+    """MADDNESS's speedup over numpy per shape and layout, cache-warm and cache-cold, for
+    ``est.matmul(A)`` and the raw fused kernel (whichever the table has)."""
     ax = ax or plt.gca()
-    fused = table[table["method"] == "maddness fused"].copy()
+    table = pd.DataFrame(table)
+    fused = table[table["method"].isin(list(BENCH_LABELS))].copy()
     fused["case"] = "M=" + fused["M"].astype(str) + ", " + fused["layout"]
-    long = fused.melt(id_vars="case", value_vars=["speedup_warm", "speedup_cold"],
+    long = fused.melt(id_vars=["case", "method"], value_vars=["speedup_warm", "speedup_cold"],
                       var_name="cache", value_name="speedup")
-    long["cache"] = long["cache"].str.replace("speedup_", "cache-")
-    sns.barplot(data=long, x="case", y="speedup", hue="cache", ax=ax)
+    long["call"] = (long["method"].map(BENCH_LABELS) + ", "
+                    + long["cache"].str.replace("speedup_", "cache-"))
+    sns.barplot(data=long, x="case", y="speedup", hue="call", ax=ax)
     ax.axhline(1, color="0.3", lw=1)
     ax.set(xlabel="", ylabel="speedup over numpy float32 (x)")
     return ax
@@ -104,8 +114,27 @@ def plot_lambda_grid(grid: pd.DataFrame, ncodebooks: int, lam: float,
         ax.plot(part["time_ms"], part["relative_accuracy"], "o-", label=f"λ={value}")
     ax.scatter([row.time_ms], [row.relative_accuracy], s=160, facecolors="none",
                edgecolors="k", linewidths=2)
-    ax.set(xscale="log", xlabel="fused kernel time (ms)", ylabel="relative accuracy")
+    ax.set(xscale="log", xlabel="est.matmul time (ms)", ylabel="relative accuracy")
     ax.legend(fontsize=7, ncol=2)
     ax.set_title(f"C={ncodebooks}, λ={lam}: NMSE {row.nmse:.4f}, "
                  f"rel. acc. {row.relative_accuracy:.4f}, {row.time_ms:.3f} ms")
+    return ax
+
+
+def plot_thread_scaling(table: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
+    """Warm time at one thread over warm time at ``t`` threads, against ``t``, for NumPy's
+    BLAS and MADDNESS's fused kernel in every (N, M, layout) of a thread-sweep table
+    (:mod:`effnotes.maddness.threads`), with the ideal line."""
+    ax = ax or plt.gca()
+    t = pd.DataFrame(table)
+    t = t[t["method"].isin(["numpy float32 matmul", "maddness fused"])].copy()
+    t["case"] = ("N=" + t["N"].astype(str) + ", M=" + t["M"].astype(str) + ", "
+                 + t["layout"])
+    sns.lineplot(data=t, x="threads", y="scaling_warm", hue="case", style="method",
+                 marker="o", ax=ax)
+    top = int(t["threads"].max())
+    ax.plot([1, top], [1, top], color="0.6", lw=1, linestyle=":", label="ideal")
+    ax.set(xscale="log", yscale="log", xlabel="threads",
+           ylabel="speedup over its own 1-thread time")
+    ax.legend(fontsize=7)
     return ax

@@ -60,6 +60,8 @@ class QuantizedTables:
 def quantize_tables(tables: np.ndarray) -> QuantizedTables:
     """Offset each codebook's table by its minimum and scale all of them by one
     ``alpha = 2**-ceil(log2(max range)) * 255.5``; round to nearest into 0..255."""
+    if tables.size == 0:  # no output columns: nothing to quantise
+        return QuantizedTables(np.zeros(tables.shape, np.uint8), np.zeros(tables.shape[0]), 1.0)
     offsets = tables.min(axis=(1, 2))
     spans = tables.max(axis=(1, 2)) - offsets
     span = float(spans.max())
@@ -101,7 +103,7 @@ def aggregate_reference(codes: np.ndarray, q: QuantizedTables, aggregation: str 
         total = entries.sum(axis=1, dtype=np.uint16).astype(np.float64)
         return (total / q.scale + q.offsets.sum()).astype(np.float32)
     U = group_size(C)
-    level = entries.reshape(N, C // U, U, -1)
+    level = entries.reshape(N, C // U, U, q.lut.shape[2])
     while level.shape[2] > 1:
         level = (level[:, :, 0::2] + level[:, :, 1::2] + 1) >> 1
     total = level[:, :, 0].sum(axis=1, dtype=np.uint16).astype(np.float64)

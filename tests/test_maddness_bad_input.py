@@ -1,0 +1,311 @@
+"""MADDNESS on bad input: every case raises a named error (its type, and a message naming
+the argument), and a failed or stale call never changes the estimator or answers wrongly.
+
+The compiled kernels used here (4 codebooks, 3 outputs) are the ones test_maddness.py
+compiles too, so this module adds little compile time."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from effnotes.maddness import Maddness, NotFittedError
+
+BACKENDS = ["numba", "numpy"]
+C, D, M = 4, 16, 3
+
+
+def make_data(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(n, D)).cumsum(axis=1).astype(np.float32)
+    B = rng.normal(size=(D, M)).astype(np.float32)
+    return A, B
+
+
+A, B = make_data()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def fitted(request):
+    est = Maddness(C, backend=request.param).fit(A[:300], B)
+    est.matmul(A)  # the compiled path prepares its arrays once; later calls change nothing
+    return est
+
+
+def split_column(est):
+    return int(est.split_dims_[1, 2])
+
+
+def unread_column(est):
+    return next(j for j in range(D) if j not in est.split_dims_)
+
+
+def with_value(X, row, col, value, order="C"):
+    X = np.array(X, order=order)
+    X[row, col] = value
+    return X
+
+
+# --- parameters, checked at fit ------------------------------------------------------------
+PARAM_CASES = [
+    ("ncodebooks", 0, ValueError), ("ncodebooks", -2, ValueError),
+    ("ncodebooks", 2.5, TypeError), ("ncodebooks", True, TypeError),
+    ("ncodebooks", "4", TypeError), ("ncodebooks", 5, ValueError),
+    ("ncodebooks", 32, ValueError),
+    ("lam", float("nan"), ValueError), ("lam", -1.0, ValueError),
+    ("lam", float("inf"), ValueError), ("lam", "1", TypeError), ("lam", None, TypeError),
+    ("try_ndims", 0, ValueError), ("try_ndims", -1, ValueError),
+    ("try_ndims", 1.5, TypeError), ("try_ndims", None, TypeError),
+    ("aggregation", "mean", ValueError), ("aggregation", None, ValueError),
+    ("backend", "cuda", ValueError), ("backend", 1, ValueError),
+    ("quantize", "yes", TypeError), ("quantize", 1, TypeError),
+]
+
+
+@pytest.mark.parametrize("name,value,error", PARAM_CASES,
+                         ids=[f"{n}={v!r}" for n, v, _ in PARAM_CASES])
+def test_bad_parameter_refused_at_fit(name, value, error):
+    est = Maddness(C, **{name: value}) if name != "ncodebooks" else Maddness(value)
+    with pytest.raises(error, match=rf"^{name}\b"):
+        est.fit(A, B)
+    assert not hasattr(est, "prototypes_")
+
+
+# --- fit's matrices --------------------------------------------------------------------------
+FIT_CASES = [
+    ("A_train", A.tolist(), TypeError), ("A_train", A.astype(np.int32), TypeError),
+    ("A_train", A.astype(np.complex64), TypeError), ("A_train", A[0], ValueError),
+    ("A_train", A[None], ValueError), ("A_train", with_value(A, 7, 3, np.nan), ValueError),
+    ("A_train", with_value(A, 7, 3, -np.inf), ValueError), ("A_train", A[:0], ValueError),
+    ("A_train", A[:10], ValueError), ("A_train", A[:, :0], ValueError),
+    ("B", B[:-1], ValueError), ("B", with_value(B, 2, 1, np.nan), ValueError),
+    ("B", B.astype(np.int64), TypeError), ("B", B[:, 0], ValueError),
+    ("B", B.tolist(), TypeError), ("B", with_value(B, 0, 0, np.inf), ValueError),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name,value,error", FIT_CASES,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(FIT_CASES)])
+def test_bad_fit_input_refused(backend, name, value, error):
+    args = {"A_train": A, "B": B, name: value}
+    est = Maddness(C, backend=backend)
+    with pytest.raises(error, match=rf"^{name}\b"):
+        est.fit(args["A_train"], args["B"])
+    assert not hasattr(est, "prototypes_")
+
+
+def test_nonfinite_training_value_is_located():
+    with pytest.raises(ValueError, match="row 7, column 3"):
+        Maddness(C).fit(with_value(A, 7, 3, np.nan), B)
+
+
+# --- matmul / encode / set_B / aggregate inputs ----------------------------------------------
+def input_cases(est):
+    split, unread = split_column(est), unread_column(est)
+    return {
+        "A wrong width": (lambda: est.matmul(A[:, :-1]), ValueError, "A has 15 columns"),
+        "A 1-D": (lambda: est.matmul(A[0]), ValueError, "A must be 2-D"),
+        "A int": (lambda: est.matmul(A.astype(np.int16)), TypeError, "A must be float32"),
+        "A list": (lambda: est.matmul(A.tolist()), TypeError, "A must be a NumPy array"),
+        "A NaN read": (lambda: est.matmul(with_value(A, 5, split, np.nan)), ValueError,
+                       f"A has nan at row 5, column {split}"),
+        "A NaN read, F order": (lambda: est.matmul(with_value(A, 399, split, np.nan, "F")),
+                                ValueError, f"A has nan at row 399, column {split}"),
+        "A inf read": (lambda: est.matmul(with_value(A, 0, split, np.inf)), ValueError,
+                       f"A has inf at row 0, column {split}"),
+        "A NaN unread, full scan": (
+            lambda: est.matmul(with_value(A, 9, unread, np.nan), check_finite=True),
+            ValueError, f"A contains NaN.*row 9, column {unread}"),
+        "check_finite not bool": (lambda: est.matmul(A, check_finite="no"), TypeError,
+                                  "check_finite"),
+        "out wrong shape": (lambda: est.matmul(A, out=np.empty((3, M), np.float32)),
+                            ValueError, "out must be"),
+        "out float64": (lambda: est.matmul(A, out=np.empty((len(A), M))), ValueError, "out must be"),
+        "out F order": (lambda: est.matmul(A, out=np.empty((len(A), M), np.float32, order="F")),
+                        ValueError, "out must be"),
+        "out read-only": (lambda: est.matmul(A, out=np.broadcast_to(np.float32(0), (len(A), M))),
+                          ValueError, "out must be"),
+        "out list": (lambda: est.matmul(A, out=[[0.0] * M] * len(A)), ValueError, "out must be"),
+        "encode wrong width": (lambda: est.encode(A[:, 1:]), ValueError, "A has 15 columns"),
+        "encode NaN read": (lambda: est.encode(with_value(A, 3, split, np.nan)), ValueError,
+                            f"A has nan at row 3, column {split}"),
+        "encode NaN read, F order": (
+            lambda: est.encode(with_value(A, 3, split, np.nan, "F")), ValueError,
+            f"A has nan at row 3, column {split}"),
+        "predict_float NaN read": (lambda: est.predict_float(with_value(A, 3, split, np.nan)),
+                                   ValueError, f"A has nan at row 3, column {split}"),
+        "set_B wrong rows": (lambda: copy.deepcopy(est).set_B(B[1:]), ValueError, "B has 15 rows"),
+        "set_B NaN": (lambda: copy.deepcopy(est).set_B(with_value(B, 1, 1, np.nan)),
+                      ValueError, "B contains NaN"),
+        "codes 16": (lambda: est.aggregate(np.full((4, C), 16, np.uint8)), ValueError,
+                     "codes must be in 0..15, got 16 at row 0, codebook 0"),
+        "codes 255": (lambda: est.aggregate(with_value(np.zeros((9, C), np.uint8), 8, 2, 255)),
+                      ValueError, "codes must be in 0..15, got 255 at row 8, codebook 2"),
+        "codes int64": (lambda: est.aggregate(np.zeros((4, C), np.int64)), ValueError,
+                        "codes must be uint8"),
+        "codes wrong C": (lambda: est.aggregate(np.zeros((4, C + 1), np.uint8)), ValueError,
+                          "codes must be uint8 of shape"),
+        "codes 1-D": (lambda: est.aggregate(np.zeros(4, np.uint8)), ValueError,
+                      "codes must be uint8 of shape"),
+        "codes list": (lambda: est.aggregate([[0] * C]), TypeError, "codes must be a NumPy array"),
+        "runner part": (lambda: est.runner(A, "both"), ValueError, "part must be one of"),
+    }
+
+
+INPUT_CASE_NAMES = list(input_cases(Maddness(C, backend="numpy").fit(A[:300], B)))
+
+
+@pytest.mark.parametrize("case", INPUT_CASE_NAMES)
+def test_bad_call_input_refused(fitted, case):
+    if case == "runner part" and fitted.backend == "numpy":
+        pytest.skip("the runner times the compiled kernels only")
+    call, error, message = input_cases(fitted)[case]
+    before = dict(fitted.__dict__)
+    with pytest.raises(error, match="^" + message):
+        call()
+    assert all(fitted.__dict__[k] is v for k, v in before.items())
+
+
+def test_nan_outside_the_read_columns_cannot_reach_the_output(fitted):
+    poisoned = A.copy()
+    unread = [j for j in range(D) if j not in fitted.split_dims_]
+    assert unread, "every column is read: choose wider slices"
+    poisoned[:, unread] = np.nan
+    for X, Y in ((poisoned, A), (np.asfortranarray(poisoned), np.asfortranarray(A))):
+        np.testing.assert_array_equal(fitted.matmul(X), fitted.matmul(Y))
+        np.testing.assert_array_equal(fitted.encode(X), fitted.encode(Y))
+        assert np.isfinite(fitted.matmul(X)).all()
+
+
+# --- learned state: stale parameters, failed and repeated fits -------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name,value", [("ncodebooks", 8), ("ncodebooks", 2), ("lam", 0.5),
+                                        ("try_ndims", 2)])
+def test_changing_a_learned_parameter_after_fit_is_refused(backend, name, value):
+    est = Maddness(C, backend=backend).fit(A, B)
+    expected = est.matmul(A)
+    original = getattr(est, name)
+    setattr(est, name, value)
+    for call in (lambda: est.matmul(A), lambda: est.encode(A),
+                 lambda: est.aggregate(np.zeros((2, C), np.uint8)), lambda: est.set_B(B)):
+        with pytest.raises(ValueError, match=f"^{name} was {original!r} at fit"):
+            call()
+    setattr(est, name, original)
+    np.testing.assert_array_equal(est.matmul(A), expected)
+    setattr(est, name, value)
+    est.fit(A, B)  # a refit takes the new value
+    assert est.encode(A).shape == (len(A), est.ncodebooks) or name != "ncodebooks"
+    assert est.matmul(A).shape == (len(A), M)
+
+
+@pytest.mark.parametrize("name,value,error", [("aggregation", "median", ValueError),
+                                              ("backend", "cuda", ValueError),
+                                              ("quantize", "no", TypeError)])
+def test_bad_inference_parameter_set_after_fit_is_refused(name, value, error):
+    est = Maddness(C).fit(A, B)
+    setattr(est, name, value)
+    with pytest.raises(error, match=f"^{name} must be"):
+        est.matmul(A)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_changing_aggregation_after_fit_gives_that_aggregation(backend):
+    est = Maddness(C, aggregation="average", backend=backend).fit(A, B)
+    est.matmul(A)  # prepares the averaging kernel's arrays
+    est.aggregation = "sum"
+    fresh = Maddness(C, aggregation="sum", backend=backend).fit(A, B)
+    np.testing.assert_allclose(est.matmul(A), fresh.matmul(A), rtol=1e-6, atol=1e-5)
+    est.aggregation = "average"
+    ref = Maddness(C, backend="numpy").fit(A, B)
+    np.testing.assert_allclose(est.matmul(A), ref.matmul(A), rtol=1e-5, atol=1e-4)
+
+
+def state(est):
+    return {k: (v.copy() if isinstance(v, np.ndarray) else copy.deepcopy(v))
+            for k, v in est.__dict__.items()}
+
+
+def assert_same_state(est, saved):
+    assert set(est.__dict__) == set(saved)
+    for key, value in saved.items():
+        now = est.__dict__[key]
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(now, value, err_msg=key)
+        elif key == "quantized_":
+            np.testing.assert_array_equal(now.lut, value.lut)
+        elif key == "_prepared":
+            assert (now is None) == (value is None)
+        else:
+            assert now == value, key
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_failed_refit_leaves_the_estimator_as_it_was(backend):
+    est = Maddness(C, backend=backend).fit(A, B)
+    expected = est.matmul(A)
+    saved = state(est)
+    A3 = make_data(seed=3)[0]
+    with pytest.raises(ValueError, match="B has 15 rows"):
+        est.fit(A3, B[:-1])
+    with pytest.raises(ValueError, match="A_train contains NaN"):
+        est.fit(with_value(A3, 0, 0, np.nan), B)
+    with pytest.raises(ValueError, match="B"):
+        est.set_B(with_value(B, 0, 0, np.nan))
+    assert_same_state(est, saved)
+    np.testing.assert_array_equal(est.matmul(A), expected)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_refit_clears_every_cached_array(backend):
+    est = Maddness(C, backend=backend).fit(A, B)
+    est.matmul(A)
+    A3 = make_data(seed=3)[0] * 3 + 1
+    est.fit(A3)
+    assert not {"tables_", "quantized_", "_prepared", "n_outputs_"} & set(est.__dict__)
+    with pytest.raises(NotFittedError, match="set_B"):
+        est.matmul(A3)
+    est.fit(A3, B)
+    np.testing.assert_allclose(est.matmul(A3), est.aggregate(est.encode(A3)), rtol=0, atol=0)
+    fresh = Maddness(C, backend=backend).fit(A3, B)
+    np.testing.assert_array_equal(est.matmul(A3), fresh.matmul(A3))
+
+
+def test_calls_before_fit_say_to_fit():
+    for call in (lambda e: e.matmul(A), lambda e: e.encode(A), lambda e: e.set_B(B),
+                 lambda e: e.aggregate(np.zeros((2, C), np.uint8)), lambda e: e.runner(A)):
+        with pytest.raises(NotFittedError, match=r"call fit\(A_train, B\)"):
+            call(Maddness(C))
+    with pytest.raises(NotFittedError, match="set_B"):
+        Maddness(C).fit(A).matmul(A)
+
+
+# --- the two backends agree on edge cases ----------------------------------------------------
+@pytest.fixture(scope="module")
+def pair():
+    return [Maddness(C, backend=b).fit(A, B) for b in BACKENDS]
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_backends_agree_on_zero_rows(pair, order):
+    X = np.asarray(A[:0], order=order)
+    for est in pair:
+        assert est.matmul(X).shape == (0, M) and est.encode(X).shape == (0, C)
+        assert est.aggregate(np.zeros((0, C), np.uint8)).shape == (0, M)
+
+
+def test_backends_agree_on_zero_output_columns():
+    outs = [Maddness(C, backend=b).fit(A, B[:, :0]).matmul(A) for b in BACKENDS]
+    assert all(o.shape == (len(A), 0) and o.dtype == np.float32 for o in outs)
+
+
+def test_backends_agree_on_nan_without_the_full_scan(pair):
+    unread, split = unread_column(pair[0]), split_column(pair[0])
+    outs = [est.matmul(with_value(A, 4, unread, np.nan), check_finite=False) for est in pair]
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-4)
+    messages = []
+    for est in pair:
+        with pytest.raises(ValueError) as info:
+            est.matmul(with_value(A, 4, split, np.nan), check_finite=False)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
