@@ -197,8 +197,8 @@ class InstanceMIL:
         _check_int("batch", batch, 1)
         bags = check_bags(bags)
         if bags.shape[-1] != self.scaler_.mean_.shape[0]:
-            raise ValueError(f"instances have {bags.shape[-1]} samples; the model was fitted on "
-                             f"{self.scaler_.mean_.shape[0]}")
+            raise ValueError(f"bags have instances of {bags.shape[-1]} samples; the model was "
+                             f"fitted on {self.scaler_.mean_.shape[0]}")
         self.network_.eval()
         flat = bags.reshape(-1, bags.shape[-1])
         out = []
@@ -266,8 +266,8 @@ class AttentionMIL:
         _check_int("batch", batch, 1)
         bags = check_bags(bags)
         if bags.shape[-1] != self.scaler_.mean_.shape[0]:
-            raise ValueError(f"instances have {bags.shape[-1]} samples; the model was fitted on "
-                             f"{self.scaler_.mean_.shape[0]}")
+            raise ValueError(f"bags have instances of {bags.shape[-1]} samples; the model was "
+                             f"fitted on {self.scaler_.mean_.shape[0]}")
         self.network_.eval()
         out = []
         for start in range(0, len(bags), batch):

@@ -178,8 +178,9 @@ def prune_model(model: nn.Module, strategy: str, compression: float, *,
             model.zero_grad(set_to_none=True)
         for name, score in zip((n for n, _ in named), scores):
             if not torch.isfinite(score).all():
-                raise ValueError(f"batch gives non-finite gradients in layer {name!r}: "
-                                 "|w * dL/dw| cannot rank its weights")
+                raise ValueError(f"the gradients on batch are not finite in layer {name!r} "
+                                 "(NaN or infinite weights or inputs): |w * dL/dw| cannot "
+                                 "rank its weights")
     elif strategy != "random":
         scores = [_scores(m, strategy) for m in layers]
     if strategy.startswith("global"):
