@@ -32,8 +32,8 @@ from papermill.engines import NBClientEngine, papermill_engines
 from traitlets import Float, List
 
 ENGINE_NAME = "effnotes-watched"
-#: A late reply (one found by a slice's direct check) is one received this long after the
-#: kernel stamped it.
+#: A late reply is one found when a slice ended (by its direct check of the socket, not by a
+#: wake-up) at least this long after the kernel stamped it.
 LATE_AFTER_S = 0.5
 
 
@@ -99,6 +99,7 @@ class WatchedNotebookClient(PapermillNotebookClient):
             else:
                 wait = self.poll_slice_s if deadline is None else min(self.poll_slice_s,
                                                                       deadline - now)
+                asked = time.monotonic()
                 try:
                     msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=max(wait, 0.0)))
                 except Empty:
@@ -106,7 +107,8 @@ class WatchedNotebookClient(PapermillNotebookClient):
                 if msg["parent_header"].get("msg_id") != msg_id:
                     continue
                 age = _age_s(msg)
-                if age is not None and age > LATE_AFTER_S:
+                at_slice_end = time.monotonic() - asked >= 0.9 * wait
+                if at_slice_end and age is not None and age > LATE_AFTER_S:
                     self.late_replies.append((self._cell_index, round(age, 3)))
                 if self.record_timing:
                     cell["metadata"]["execution"]["shell.execute_reply"] = timestamp(msg)

@@ -14,13 +14,18 @@ from effnotes.kernel_client import KernelStallError, WatchedNotebookClient
 
 
 class FakeShell:
-    """A shell channel that has nothing for ``silent_s`` seconds, then ``reply`` (if any)."""
+    """A shell channel that has nothing for ``silent_s`` seconds, then ``reply`` (if any);
+    with ``missed_wakeup`` the reply is handed over only when a poll times out (as pyzmq's
+    direct check at the end of a poll finds a message whose wake-up was missed)."""
 
-    def __init__(self, reply=None, silent_s=0.0):
+    def __init__(self, reply=None, silent_s=0.0, missed_wakeup=False):
         self.reply, self.ready_at = reply, asyncio.get_event_loop().time() + silent_s
+        self.missed_wakeup = missed_wakeup
 
     async def get_msg(self, timeout=None):
         loop = asyncio.get_event_loop()
+        if self.missed_wakeup and self.reply is not None:
+            await asyncio.sleep(timeout)
         if self.reply is not None and loop.time() >= self.ready_at:
             reply, self.reply = self.reply, None
             return reply
@@ -54,6 +59,8 @@ def test_a_reply_is_returned_and_a_stale_one_counted_late():
     client, msg = poll(lambda: FakeShell(reply("m1", 0.0)), idle=True)
     assert msg["content"]["status"] == "ok" and client.late_replies == []
     client, _ = poll(lambda: FakeShell(reply("m1", 3.0)), idle=True)
+    assert client.late_replies == []  # woken at once: the kernel was slow, not the client
+    client, _ = poll(lambda: FakeShell(reply("m1", 3.0), missed_wakeup=True), idle=True)
     assert len(client.late_replies) == 1 and client.late_replies[0][1] >= 3.0
 
 
