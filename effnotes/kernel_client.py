@@ -26,7 +26,7 @@ from typing import Any
 
 from nbclient.client import timestamp
 from nbclient.exceptions import CellTimeoutError
-from nbclient.util import ensure_async
+from nbclient.util import ensure_async, run_sync
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from traitlets import Float, List
@@ -73,6 +73,8 @@ class WatchedNotebookClient(PapermillNotebookClient):
         self._cell_index = cell_index
         return await super().async_execute_cell(cell, cell_index, execution_count,
                                                 store_history)
+
+    execute_cell = run_sync(async_execute_cell)  # nbclient binds its own at class creation
 
     async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg,
                                     task_poll_kernel_alive):

@@ -98,3 +98,22 @@ def test_the_stall_probe_keeps_the_widget_cells(repo_root):
     assert "parameters" in cells[0].metadata["tags"] and "import ipywidgets" in cells[1].source
     assert any("interactive_output" in c.source for c in cells[2:])
     assert all(not c.outputs for c in cells)
+
+
+def test_the_engine_runs_a_notebook_and_knows_each_cell(tmp_path):
+    import papermill
+
+    from effnotes.kernel_client import ENGINE_NAME, WatchedEngine
+
+    notebook = new_notebook(cells=[new_code_cell("x = 2"), new_code_cell("print(x * 21)")])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    nbformat.write(notebook, tmp_path / "in.ipynb")
+    papermill.execute_notebook(str(tmp_path / "in.ipynb"), str(tmp_path / "out.ipynb"),
+                               kernel_name="python3", progress_bar=False, engine_name=ENGINE_NAME,
+                               stall_after_s=30.0)
+    client = WatchedEngine.last_client
+    assert isinstance(client, WatchedNotebookClient) and client.stall_after_s == 30.0
+    assert client._cell_index == 1  # set by the cell loop papermill drives
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert out.cells[1].outputs[0]["text"] == "42\n"
