@@ -59,14 +59,24 @@ def execute_for_book(book_root: Path, out_dir: Path, *, profile: str = "ci", reu
     return runs
 
 
+def _run_note(run: ChapterRun) -> str:
+    """Why a chapter needed more than one run, and how many replies came late, or ""."""
+    notes = [f"attempt {i} discarded: {reason}" for i, reason in enumerate(run.retry_reasons, 1)]
+    if run.late_replies:
+        notes.append(f"{run.late_replies} reply(ies) found late, after a missed wake-up")
+    return "; ".join(notes).replace("|", "\\|")
+
+
 def status_table_markdown(runs: list[ChapterRun]) -> str:
-    """The execution-status page's table (MyST markdown)."""
-    lines = ["| chapter | profile | status | wall time (s) | finished (UTC) |",
-             "|---|---|---|---:|---|"]
+    """The execution-status page's table (MyST markdown): every chapter's status, wall time,
+    the number of runs it took and why any earlier run was discarded (a stalled, hung or dead
+    kernel)."""
+    lines = ["| chapter | profile | status | wall time (s) | attempts | finished (UTC) | notes |",
+             "|---|---|---|---:|---:|---|---|"]
     for run in runs:
         status = "ok (reused)" if run.status == "reused" else run.status
         lines.append(f"| {run.chapter} | {run.profile} | {status} | {run.wall_s:.1f} | "
-                     f"{run.finished_utc} |")
+                     f"{run.attempts} | {run.finished_utc} | {_run_note(run)} |")
     return "\n".join(lines)
 
 

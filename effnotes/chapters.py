@@ -10,6 +10,8 @@ profile, so a plain execution renders what CI renders. The profiles:
 
 from __future__ import annotations
 
+import copy
+
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,20 +39,22 @@ class Chapter:
         unknown = [p for p in self.profiles if p not in PROFILES]
         if unknown:
             raise ValueError(f"chapter {self.name!r} has unknown profiles {unknown}; use {PROFILES}")
-        frozen = {k: MappingProxyType(dict(v)) for k, v in self.profiles.items()}
+        frozen = {k: MappingProxyType(copy.deepcopy(dict(v))) for k, v in self.profiles.items()}
         object.__setattr__(self, "profiles", MappingProxyType(frozen))
 
     def parameters(self, profile: str) -> dict[str, Any]:
-        """The papermill parameters of ``profile`` (a fresh dict)."""
+        """The papermill parameters of ``profile``: a deep copy, so changing it (or a list in
+        it) never changes the registry."""
         check_profile(profile)
-        return dict(self.profiles[profile])
+        return copy.deepcopy(dict(self.profiles[profile]))
 
     def notebook_path(self, book_dir: Path) -> Path:
         return Path(book_dir) / self.notebook
 
 
 def check_profile(profile: str) -> str:
-    if profile not in PROFILES:
+    """``profile`` if it is one of :data:`PROFILES`; a ``ValueError`` naming them otherwise."""
+    if not isinstance(profile, str) or profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILES}")
     return profile
 

@@ -16,10 +16,25 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace) -> int:
-    from effnotes.execution import execute_chapter, find_book_root, format_runs, record_status
+def _book_root(args: argparse.Namespace) -> Path | None:
+    """The book root given by ``--root`` (checked) or found from the working directory; prints
+    the problem and returns ``None`` when there is none."""
+    from effnotes.execution import check_book_root, find_book_root
 
-    root = find_book_root(args.root)
+    try:
+        return check_book_root(args.root) if args.root is not None else find_book_root()
+    except OSError as error:
+        print(f"effnotes {args.command}: {error}", file=sys.stderr)
+        return None
+
+
+def _run(args: argparse.Namespace) -> int:
+    from effnotes.execution import (KernelConnectionError, execute_chapter, format_runs,
+                                    record_status)
+
+    root = _book_root(args)
+    if root is None:
+        return 2
     names = args.chapters or [c.name for c in chapters()]
     try:
         selected = [get_chapter(name) for name in names]
@@ -28,10 +43,14 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out) if args.out else root / "_build" / f"executed-{args.profile}"
     runs = []
-    for chapter in selected:
-        print(f"{chapter.name}: executing at profile {args.profile} ...", flush=True)
-        runs.append(execute_chapter(chapter, args.profile, out, book_root=root,
-                                    log_output=args.log_output))
+    try:
+        for chapter in selected:
+            print(f"{chapter.name}: executing at profile {args.profile} ...", flush=True)
+            runs.append(execute_chapter(chapter, args.profile, out, book_root=root,
+                                        log_output=args.log_output))
+    except KernelConnectionError as error:
+        print(f"effnotes run: {error}", file=sys.stderr)
+        return 2
     record_status(runs, out)
     print(format_runs(runs))
     print(f"executed notebooks are in {out}")
@@ -40,10 +59,17 @@ def _run(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     from effnotes.build import build_book
-    from effnotes.execution import find_book_root
+    from effnotes.execution import KernelConnectionError
 
-    return build_book(find_book_root(args.root), profile=args.profile, reuse=not args.no_reuse,
-                      log_output=args.log_output)
+    root = _book_root(args)
+    if root is None:
+        return 2
+    try:
+        return build_book(root, profile=args.profile, reuse=not args.no_reuse,
+                          log_output=args.log_output)
+    except KernelConnectionError as error:
+        print(f"effnotes build: {error}", file=sys.stderr)
+        return 2
 
 
 def make_parser() -> argparse.ArgumentParser:

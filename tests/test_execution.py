@@ -177,3 +177,55 @@ def test_a_failing_claim_is_not_retried(tmp_path):
     with pytest.raises(ValueError, match="hang_retries"):
         execution.execute_chapter(chapter, "ci", tmp_path / "out", book_root=tmp_path / "repo",
                                   hang_retries=-1)
+
+
+# A cell that makes its kernel drop the cell's own execute_reply (the kernel still goes idle),
+# as a kernel that loses a reply does; only on the first attempt when ``once`` (a marker file).
+DROP_REPLY = """
+import os
+kernel = get_ipython().kernel
+send = kernel.session.send
+def drop_execute_reply(stream, msg_or_type, *args, **kwargs):
+    if msg_or_type == "execute_reply":
+        kernel.session.send = send
+        return None
+    return send(stream, msg_or_type, *args, **kwargs)
+if not os.path.exists({marker!r}):
+    open({marker!r}, "w").close()
+    kernel.session.send = drop_execute_reply
+"""
+
+
+def test_a_kernel_idle_without_reply_is_a_stall_retried_once(tmp_path):
+    chapter = tiny_book(tmp_path / "repo", body=DROP_REPLY.format(marker=str(tmp_path / "m")))
+    start = time.perf_counter()
+    run = execution.execute_chapter(chapter, "ci", tmp_path / "out", book_root=tmp_path / "repo",
+                                    cell_timeout_s=120, stall_after_s=2)
+    assert time.perf_counter() - start < 100  # not waited out to the cell timeout
+    assert run.ok and run.attempts == 2, run
+    assert len(run.retry_reasons) == 1 and "went idle without replying" in run.retry_reasons[0]
+    assert "attempt 1 discarded" in execution.format_runs([run])
+    assert "went idle without replying" in build.status_table_markdown([run])
+    assert execution.read_status(tmp_path / "nowhere") == {}
+    execution.record_status([run], tmp_path / "out")
+    assert execution.read_status(tmp_path / "out")["tiny"].retry_reasons == run.retry_reasons
+
+
+def test_a_kernel_that_always_stalls_fails_after_two_attempts(tmp_path):
+    chapter = tiny_book(tmp_path / "repo", body=DROP_REPLY.replace("if not os.path.exists",
+                                                                   "if True or os.path.exists")
+                        .format(marker=str(tmp_path / "m")))
+    run = execution.execute_chapter(chapter, "ci", tmp_path / "out", book_root=tmp_path / "repo",
+                                    cell_timeout_s=120, stall_after_s=1)
+    assert not run.ok and run.attempts == 2 and "KernelStallError" in run.error
+    assert run.failing_cell is None and "after 2 attempts" in run.describe_failure()
+
+
+def test_without_loopback_the_run_says_so(tmp_path, monkeypatch):
+    chapter = tiny_book(tmp_path / "repo")
+
+    def refuse(*args, **kwargs):
+        raise OSError(99, "Cannot assign requested address")
+    monkeypatch.setattr(execution.socket.socket, "bind", refuse)
+    with pytest.raises(execution.KernelConnectionError, match="loopback"):
+        execution.execute_chapter(chapter, "ci", tmp_path / "out", book_root=tmp_path / "repo")

@@ -150,7 +150,7 @@ def test_models_reject_bad_input():
         InstanceMIL().instance_scores(np.zeros((2, 3, 4), dtype=np.float32))
     with pytest.raises(RuntimeError, match="not fitted"):
         AttentionMIL().patient_scores(np.zeros((2, 3, 4), dtype=np.float32))
-    with pytest.raises(ValueError, match="no beats"):
+    with pytest.raises(ValueError, match="at least one patient, beat and sample"):
         check_bags(np.zeros((2, 0, 4), dtype=np.float32))
     with pytest.raises(ValueError, match="3-D"):
         check_bags(np.zeros((2, 4), dtype=np.float32))

@@ -33,10 +33,20 @@ def _check_rate(name: str, value) -> float:
 
 def check_progress(progress) -> float:
     """``progress`` as a float in [0, 1]; a clear error otherwise."""
+    if isinstance(progress, bool) or not isinstance(progress, (int, float, np.integer,
+                                                               np.floating)):
+        raise TypeError(f"training progress must be a number, got {type(progress).__name__}")
     progress = float(progress)
     if not 0.0 <= progress <= 1.0 or math.isnan(progress):
         raise ValueError(f"training progress must lie in [0, 1], got {progress}")
     return progress
+
+
+def _spec_rate(rate: float) -> str:
+    """A rate as written in a schedule's name: two decimals (``0.30``) when that is exact,
+    else every digit needed to read it back (``0.151``), so different schedules never share
+    a name."""
+    return f"{rate:.2f}" if round(rate, 2) == rate else repr(rate)
 
 
 @dataclass(frozen=True)
@@ -86,8 +96,8 @@ class MaskingSchedule:
     def name(self) -> str:
         """A short spec, ``"linear-0.30-0.15"``, that :func:`parse_schedule` reads back."""
         if self.kind == "constant":
-            return f"constant-{self.start:.2f}"
-        return f"{self.kind}-{self.start:.2f}-{self.end:.2f}"
+            return f"constant-{_spec_rate(self.start)}"
+        return f"{self.kind}-{_spec_rate(self.start)}-{_spec_rate(self.end)}"
 
     @property
     def label(self) -> str:

@@ -132,6 +132,16 @@ def combine_banks(banks: list[BeatBank]) -> BeatBank:
                     np.concatenate([b.rr_ms for b in banks]), banks[0].sampling_rate)
 
 
+def check_window(window) -> int:
+    """``window`` (samples per beat) as an int; a clear error unless it is an even integer of
+    at least 2 (a beat is centred on its R peak, ``window // 2`` samples either side)."""
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)):
+        raise TypeError(f"window must be an integer number of samples, got {window!r}")
+    if window < 2 or window % 2:
+        raise ValueError(f"window must be an even number of samples >= 2, got {window}")
+    return int(window)
+
+
 def segment_beats(signal: np.ndarray, sampling_rate: int, window: int = 128,
                   record: int = 0) -> BeatBank:
     """Find the R peaks of a single-lead ECG ``signal`` (1-D, mV, at ``sampling_rate`` Hz)
@@ -146,6 +156,7 @@ def segment_beats(signal: np.ndarray, sampling_rate: int, window: int = 128,
         raise ValueError("signal has NaN or infinite samples")
     if not isinstance(sampling_rate, (int, np.integer)) or sampling_rate <= 0:
         raise ValueError(f"sampling_rate must be a positive integer (Hz), got {sampling_rate!r}")
+    check_window(window)
     min_seconds = 5.0
     if len(signal) < max(min_seconds * sampling_rate, 3 * window):
         raise ValueError(f"record too short: {len(signal)} samples at {sampling_rate} Hz "

@@ -8,11 +8,14 @@ model (a dense layer of a few ReLU units then a sigmoid, L2 penalty), and ``"cnn
 1-D CNN. :class:`AttentionMIL` learns the pooling instead (gated attention over instance
 embeddings), trained on whole bags.
 
-Bags are float arrays ``(n_patients, n_instances, length)`` (mV); labels ``(n_patients,)`` 0/1.
+Bags are finite float arrays ``(n_patients, n_instances, length)`` (mV); labels
+``(n_patients,)`` 0/1. Any float dtype is accepted (NumPy's default float64 too): the models
+compute in float32, and bags are converted to it on purpose.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,16 +27,21 @@ from effnotes.mil.pooling import pool
 ARCHITECTURES = ("dense", "cnn")
 
 
-def check_bags(bags: np.ndarray, labels: np.ndarray | None = None) -> None:
-    """Raise a clear error unless ``bags`` is ``(n_patients, n_instances, length)`` of finite
-    floats with at least one instance per bag, and ``labels`` (if given) 0/1 per patient."""
+def check_bags(bags: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    """``bags`` as float32, after a clear error unless it is ``(n_patients, n_instances,
+    length)`` of finite floats with at least one instance of at least one sample per bag, and
+    ``labels`` (if given) 0/1 per patient with both classes present."""
     if not isinstance(bags, np.ndarray) or bags.ndim != 3:
         raise ValueError("bags must be a 3-D array (n_patients, n_instances, length), got "
                          f"{getattr(bags, 'shape', type(bags).__name__)}")
     if not np.issubdtype(bags.dtype, np.floating):
         raise TypeError(f"bags must hold floats, got dtype {bags.dtype}")
-    if bags.shape[0] == 0 or bags.shape[1] == 0:
-        raise ValueError(f"a bag with no beats: bags have shape {bags.shape}")
+    if 0 in bags.shape:
+        raise ValueError(f"bags must have at least one patient, beat and sample: bags have "
+                         f"shape {bags.shape}")
+    if not np.isfinite(bags).all():
+        raise ValueError(f"bags must be finite: {int((~np.isfinite(bags)).sum())} of "
+                         f"{bags.size} values are NaN or infinite")
     if labels is not None:
         labels = np.asarray(labels)
         if labels.shape != (bags.shape[0],):
@@ -41,7 +49,25 @@ def check_bags(bags: np.ndarray, labels: np.ndarray | None = None) -> None:
         if not np.isin(labels, (0, 1)).all():
             raise ValueError("labels must be 0 or 1")
         if len(np.unique(labels)) < 2:
-            raise ValueError("training needs patients of both classes")
+            raise ValueError("labels must hold patients of both classes to train on")
+    return bags.astype(np.float32, copy=False)
+
+
+def _check_int(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def _check_real(name: str, value, *, positive: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise ValueError(f"{name} must be a finite number {'>' if positive else '>='} 0, "
+                         f"got {value}")
+    return float(value)
 
 
 def instance_network(arch: str, length: int, hidden: int = 3, channels: int = 8) -> nn.Module:
@@ -75,6 +101,14 @@ class TrainConfig:
     weight_decay: float = 1e-3
     hidden: int = 3
     channels: int = 8
+
+    def __post_init__(self) -> None:
+        _check_int("epochs", self.epochs, 1)
+        _check_int("batch_size", self.batch_size, 2)  # half positive, half negative
+        _check_int("hidden", self.hidden, 1)
+        _check_int("channels", self.channels, 1)
+        _check_real("lr", self.lr, positive=True)
+        _check_real("weight_decay", self.weight_decay, positive=False)
 
 
 class _Standardiser:
@@ -115,6 +149,9 @@ def _train_balanced(network: nn.Module, x: torch.Tensor, y: torch.Tensor, config
             optimiser.step()
             total += loss.item()
         losses.append(total / steps)
+        if not math.isfinite(losses[-1]):
+            raise FloatingPointError(f"the training loss became {losses[-1]} (epoch "
+                                     f"{len(losses)}): lower lr (now {config.lr:g})")
     return losses
 
 
@@ -127,24 +164,26 @@ class InstanceMIL:
                  device: str | torch.device = "cpu") -> None:
         if arch not in ARCHITECTURES:
             raise ValueError(f"unknown architecture {arch!r}; choose one of {ARCHITECTURES}")
-        self.arch, self.config, self.seed = arch, config or TrainConfig(), seed
+        if config is not None and not isinstance(config, TrainConfig):
+            raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+        self.arch, self.config, self.seed = arch, config or TrainConfig(), _check_int("seed", seed, 0)
         self.device = torch.device(device)
 
     def fit(self, bags: np.ndarray, labels: np.ndarray) -> "InstanceMIL":
-        check_bags(bags, labels)
+        bags = check_bags(bags, labels)
         cfg = self.config
         torch.manual_seed(self.seed)
         generator = torch.Generator(device="cpu").manual_seed(self.seed)
-        self.scaler_ = _Standardiser().fit(bags)
-        x = torch.as_tensor(self.scaler_(bags).reshape(-1, bags.shape[-1]), device=self.device)
+        scaler = _Standardiser().fit(bags)
+        x = torch.as_tensor(scaler(bags).reshape(-1, bags.shape[-1]), device=self.device)
         y = torch.as_tensor(np.repeat(np.asarray(labels), bags.shape[1]), dtype=torch.float32,
                             device=self.device)
-        self.network_ = instance_network(self.arch, bags.shape[-1], cfg.hidden,
-                                         cfg.channels).to(self.device)
+        network = instance_network(self.arch, bags.shape[-1], cfg.hidden,
+                                   cfg.channels).to(self.device)
         # rebalanced: half positive-patient, half negative-patient instances per batch
-        self.losses_ = _train_balanced(self.network_, x, y, cfg, half=cfg.batch_size // 2,
-                                       steps=max(1, len(y) // cfg.batch_size),
-                                       generator=generator)
+        losses = _train_balanced(network, x, y, cfg, half=cfg.batch_size // 2,
+                                 steps=max(1, len(y) // cfg.batch_size), generator=generator)
+        self.scaler_, self.network_, self.losses_ = scaler, network, losses  # only on success
         return self
 
     def _check_fitted(self) -> None:
@@ -155,10 +194,11 @@ class InstanceMIL:
     def instance_scores(self, bags: np.ndarray, batch: int = 65536) -> np.ndarray:
         """Instance probabilities, ``(n_patients, n_instances)``."""
         self._check_fitted()
-        check_bags(bags)
+        _check_int("batch", batch, 1)
+        bags = check_bags(bags)
         if bags.shape[-1] != self.scaler_.mean_.shape[0]:
-            raise ValueError(f"instances have {bags.shape[-1]} samples; the model was fitted on "
-                             f"{self.scaler_.mean_.shape[0]}")
+            raise ValueError(f"bags have instances of {bags.shape[-1]} samples; the model was "
+                             f"fitted on {self.scaler_.mean_.shape[0]}")
         self.network_.eval()
         flat = bags.reshape(-1, bags.shape[-1])
         out = []
@@ -196,22 +236,26 @@ class AttentionMIL:
 
     def __init__(self, config: TrainConfig | None = None, bags_per_batch: int = 16,
                  seed: int = 0, device: str | torch.device = "cpu") -> None:
-        self.config, self.bags_per_batch, self.seed = config or TrainConfig(), bags_per_batch, seed
+        if config is not None and not isinstance(config, TrainConfig):
+            raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+        self.config = config or TrainConfig()
+        self.bags_per_batch = _check_int("bags_per_batch", bags_per_batch, 2)
+        self.seed = _check_int("seed", seed, 0)
         self.device = torch.device(device)
 
     def fit(self, bags: np.ndarray, labels: np.ndarray) -> "AttentionMIL":
-        check_bags(bags, labels)
+        bags = check_bags(bags, labels)
         cfg = self.config
         torch.manual_seed(self.seed)
         generator = torch.Generator(device="cpu").manual_seed(self.seed)
-        self.scaler_ = _Standardiser().fit(bags)
-        x = torch.as_tensor(self.scaler_(bags), device=self.device)
+        scaler = _Standardiser().fit(bags)
+        x = torch.as_tensor(scaler(bags), device=self.device)
         y = torch.as_tensor(np.asarray(labels), dtype=torch.float32, device=self.device)
-        self.network_ = _GatedAttention(bags.shape[-1], cfg.channels).to(self.device)
-        self.losses_ = _train_balanced(self.network_, x, y, cfg,
-                                       half=max(1, self.bags_per_batch // 2),
-                                       steps=max(1, len(y) // self.bags_per_batch),
-                                       generator=generator, logits=lambda out: out[0])
+        network = _GatedAttention(bags.shape[-1], cfg.channels).to(self.device)
+        losses = _train_balanced(network, x, y, cfg, half=self.bags_per_batch // 2,
+                                 steps=max(1, len(y) // self.bags_per_batch),
+                                 generator=generator, logits=lambda out: out[0])
+        self.scaler_, self.network_, self.losses_ = scaler, network, losses  # only on success
         return self
 
     @torch.no_grad()
@@ -219,7 +263,11 @@ class AttentionMIL:
         """Bag probabilities, ``(n_patients,)``."""
         if not hasattr(self, "network_"):
             raise RuntimeError("this AttentionMIL is not fitted yet; call fit(bags, labels) first")
-        check_bags(bags)
+        _check_int("batch", batch, 1)
+        bags = check_bags(bags)
+        if bags.shape[-1] != self.scaler_.mean_.shape[0]:
+            raise ValueError(f"bags have instances of {bags.shape[-1]} samples; the model was "
+                             f"fitted on {self.scaler_.mean_.shape[0]}")
         self.network_.eval()
         out = []
         for start in range(0, len(bags), batch):

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import resample_poly
 
-from effnotes.mil.beats import BeatBank, segment_beats
+from effnotes.mil.beats import BeatBank, check_window, segment_beats
 
 
 def resample(signal: np.ndarray, rate: float, target_rate: int) -> np.ndarray:
@@ -34,11 +34,23 @@ def read_wfdb_beats(record_path: str | Path, lead: int | str = 0, target_rate: i
     units (mV for ECG)."""
     import wfdb
 
+    check_window(window)
+    if isinstance(target_rate, bool) or not isinstance(target_rate, (int, np.integer)) \
+            or target_rate <= 0:
+        raise ValueError(f"target_rate must be a positive integer (Hz), got {target_rate!r}")
     path = Path(record_path)
     if not path.with_suffix(".hea").is_file():
         raise FileNotFoundError(f"no WFDB header at {path.with_suffix('.hea')}")
-    data = wfdb.rdrecord(str(path))
+    try:
+        data = wfdb.rdrecord(str(path))
+    except Exception as error:  # wfdb's own errors do not say which record
+        raise ValueError(f"cannot read WFDB record {path} (header or signal file corrupt or "
+                         f"incomplete): {type(error).__name__}: {error}") from error
+    if data.p_signal is None or data.fs is None or not data.sig_name:
+        raise ValueError(f"WFDB record {path} has no physical signal or sampling rate")
     names = list(data.sig_name)
+    if isinstance(lead, bool) or not isinstance(lead, (str, int, np.integer)):
+        raise TypeError(f"lead must be a lead name or index, got {lead!r}")
     if isinstance(lead, str):
         if lead not in names:
             raise ValueError(f"record {path.name} has no lead {lead!r}; its leads are {names}")

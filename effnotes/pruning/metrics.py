@@ -55,6 +55,11 @@ def multiply_adds(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, 
     """Multiply-adds of one forward pass of a single sample of ``input_shape`` (without the
     batch axis), dense and scaled per layer by the density of its weight; Conv2d and Linear
     layers only (the others are cheap by comparison)."""
+    if not (isinstance(input_shape, (tuple, list)) and input_shape
+            and all(isinstance(n, int) and not isinstance(n, bool) and n > 0
+                    for n in input_shape)):
+        raise ValueError(f"input_shape must be a non-empty tuple of positive ints (one "
+                         f"sample, no batch axis), got {input_shape!r}")
     dense = nonzero = 0
     hooks = []
 
@@ -79,7 +84,11 @@ def multiply_adds(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, 
         with torch.no_grad():
             first = next(model.parameters(), None)
             device = first.device if first is not None else torch.device("cpu")
-            model(torch.zeros(1, *input_shape, device=device))
+            try:
+                model(torch.zeros(1, *input_shape, device=device))
+            except RuntimeError as error:
+                raise ValueError(f"input_shape {tuple(input_shape)} does not fit the model: "
+                                 f"{_first_line(error)}") from None
     finally:
         for hook in hooks:
             hook.remove()
@@ -87,6 +96,10 @@ def multiply_adds(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, 
     if dense == 0:
         raise ValueError("the model has no Conv2d or Linear layer to count")
     return dense, int(round(nonzero))
+
+
+def _first_line(error: BaseException) -> str:
+    return next((line for line in str(error).splitlines() if line.strip()), "")
 
 
 def size_report(model: nn.Module, input_shape: tuple[int, ...]) -> SizeReport:

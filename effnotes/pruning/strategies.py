@@ -13,10 +13,18 @@ model: with ``N`` parameters in all, ``P`` of them prunable, ``f = (N / c - (N -
 Pruning is ``torch.nn.utils.prune``'s reparametrisation: each pruned layer computes with
 ``weight = weight_orig * weight_mask`` (the mask a buffer), so pruned weights stay zero and
 get no gradient while the model is fine-tuned.
+
+Pruning an already pruned model prunes further, to the new target compression of the whole
+model (which must not be below the one it has). A target that would leave a layer without any
+weight is refused for the per-layer strategies (every layer keeps the same fraction, so that
+fraction is too small) and warned about, naming the layers, for the global ones (where a
+layer can lose all its weights to the global ranking, and that is a finding).
 """
 
 from __future__ import annotations
 
+import numbers
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -44,6 +52,9 @@ def _weight(module: nn.Module) -> torch.Tensor:
 def keep_fraction(model: nn.Module, compression: float) -> float:
     """The fraction of prunable weights to keep so that the whole model reaches
     ``compression`` = total parameters / nonzero parameters (counted as if dense)."""
+    if isinstance(compression, bool) or not isinstance(compression, numbers.Real):
+        raise TypeError(f"compression must be a number, got {type(compression).__name__}")
+    compression = float(compression)
     if not compression >= 1:
         raise ValueError(f"compression must be >= 1 (|θ| / |θ≠0|), got {compression}")
     total = sum(p.numel() for p in model.parameters())
@@ -75,16 +86,52 @@ def _compute_gradients(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor
     model.train(was_training)
 
 
+def _check_batch(batch) -> tuple[torch.Tensor, torch.Tensor]:
+    if not (isinstance(batch, (tuple, list)) and len(batch) == 2
+            and all(isinstance(t, torch.Tensor) for t in batch)):
+        raise TypeError("batch must be a pair (inputs, targets) of tensors, got "
+                        f"{type(batch).__name__}")
+    inputs, targets = batch
+    if inputs.shape[:1] != targets.shape[:1] or inputs.shape[0] == 0:
+        raise ValueError(f"batch must hold the same nonzero number of inputs and targets, got "
+                         f"{tuple(inputs.shape)} and {tuple(targets.shape)}")
+    if inputs.is_floating_point() and not torch.isfinite(inputs).all():
+        raise ValueError("batch inputs must be finite: they hold NaN or infinite values")
+    return inputs, targets
+
+
+class LayerEmptiedWarning(UserWarning):
+    """A global pruning strategy removed every weight of a layer."""
+
+
 @dataclass(frozen=True)
 class PruningOutcome:
     """What :func:`prune_model` did: the strategy, the target compression, the keep fraction
-    of the prunable weights, and how many prunable weights were kept of how many."""
+    of the prunable weights, how many prunable weights were kept of how many, and the
+    compression of the whole model actually reached (``|θ| / |θ≠0|`` counted through the masks,
+    the non-prunable parameters as dense)."""
 
     strategy: str
     compression: float
     keep_fraction: float
     kept: int
     prunable: int
+    compression_reached: float = float("nan")
+
+
+def _current_mask(module: nn.Module) -> torch.Tensor:
+    mask = getattr(module, "weight_mask", None)
+    return torch.ones_like(module.weight) if mask is None else mask.detach().clone()
+
+
+def _new_mask(method: prune.BasePruningMethod, scores: torch.Tensor,
+              current: torch.Tensor) -> torch.Tensor:
+    """The mask ``torch.nn.utils.prune`` computes for ``method`` on top of ``current``: the
+    amount counts among the weights still kept."""
+    container = prune.PruningContainer()
+    container._tensor_name = method._tensor_name = "weight"
+    container.add_pruning_method(method)
+    return container.compute_mask(scores, current)
 
 
 def prune_model(model: nn.Module, strategy: str, compression: float, *,
@@ -93,39 +140,88 @@ def prune_model(model: nn.Module, strategy: str, compression: float, *,
     """Prune ``model`` in place to ``compression`` with ``strategy`` (one of :data:`STRATEGIES`).
 
     ``batch`` = ``(inputs, targets)`` is needed by the gradient strategies; ``seed`` seeds the
-    random strategy. Pruning an already pruned model multiplies the new mask into the old one.
+    random strategy. An already pruned model is pruned further to ``compression`` (it must
+    not be below the model's current one). Nothing changes when an error is raised.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown pruning strategy {strategy!r}; choose one of {STRATEGIES}")
     if strategy.endswith("gradient") and batch is None:
         raise ValueError(f"strategy {strategy!r} scores weights by |w * dL/dw| and needs a batch")
-    layers = [m for _, m in prunable_layers(model)]
+    if batch is not None:
+        batch = _check_batch(batch)
+    named = prunable_layers(model)
+    layers = [m for _, m in named]
     fraction = keep_fraction(model, compression)
     sizes = [_weight(m).numel() for m in layers]
     prunable = sum(sizes)
+    total = sum(p.numel() for p in model.parameters())
+    current = [_current_mask(m) for m in layers]
+    kept_now = [int(c.sum()) for c in current]
+
+    def outcome(kept: int) -> PruningOutcome:
+        return PruningOutcome(strategy, float(compression), fraction, kept, prunable,
+                              total / (total - prunable + kept))
+
+    target = int(round(fraction * prunable))
+    if sum(kept_now) < target - len(layers):  # beyond the rounding of one weight per layer
+        raise ValueError(f"compression {compression} is below the model's current "
+                         f"{outcome(sum(kept_now)).compression_reached:.3g}: pruning cannot "
+                         "restore weights")
     if fraction >= 1.0:
-        return PruningOutcome(strategy, compression, 1.0, prunable, prunable)
+        return outcome(sum(kept_now))
+    scores = []
     if strategy.endswith("gradient"):
-        _compute_gradients(model, batch)
+        try:
+            _compute_gradients(model, batch)
+            scores = [_scores(m, strategy) for m in layers]
+        finally:
+            model.zero_grad(set_to_none=True)
+        for name, score in zip((n for n, _ in named), scores):
+            if not torch.isfinite(score).all():
+                raise ValueError(f"the gradients on batch are not finite in layer {name!r} "
+                                 "(NaN or infinite weights or inputs): |w * dL/dw| cannot "
+                                 "rank its weights")
+    elif strategy != "random":
+        scores = [_scores(m, strategy) for m in layers]
     if strategy.startswith("global"):
-        to_remove = prunable - int(round(fraction * prunable))
-        prune.global_unstructured(
-            [(m, "weight") for m in layers], pruning_method=prune.L1Unstructured, amount=to_remove,
-            importance_scores={(m, "weight"): _scores(m, strategy) for m in layers})
+        flat = torch.cat([s.flatten() for s in scores])
+        new = _new_mask(prune.L1Unstructured(amount=max(0, sum(kept_now) - target)), flat,
+                        torch.cat([c.flatten() for c in current]))
+        new_masks = list(torch.split(new, sizes))
+        new_masks = [m.view_as(c) for m, c in zip(new_masks, current)]
+        emptied = [name for (name, _), m in zip(named, new_masks) if not m.any()]
+        if emptied:
+            warnings.warn(f"compression {compression} with {strategy} removes every weight of "
+                          f"layer(s) {emptied}", LayerEmptiedWarning, stacklevel=2)
     else:
+        amounts = [k - int(round(fraction * size)) for k, size in zip(kept_now, sizes)]
+        for (name, _), size, amount, k in zip(named, sizes, amounts, kept_now):
+            if int(round(fraction * size)) == 0:
+                raise ValueError(f"compression {compression} leaves layer {name!r} no weights: "
+                                 f"{strategy} keeps a fraction {fraction:.3g} of each layer's "
+                                 f"{size} weights")
+            if amount < 0:
+                raise ValueError(f"compression {compression} is below layer {name!r}'s "
+                                 f"current one ({k} of {size} weights kept): pruning cannot "
+                                 "restore weights")
         generator_state = torch.random.get_rng_state()
         torch.manual_seed(seed)
-        for module, size in zip(layers, sizes):
-            amount = size - int(round(fraction * size))
-            if strategy == "random":
-                prune.random_unstructured(module, "weight", amount=amount)
-            else:
-                prune.l1_unstructured(module, "weight", amount=amount,
-                                      importance_scores=_scores(module, strategy))
-        torch.random.set_rng_state(generator_state)
+        try:
+            new_masks = []
+            for index, (module, amount) in enumerate(zip(layers, amounts)):
+                if strategy == "random":
+                    method = prune.RandomUnstructured(amount=amount)
+                    layer_scores = _weight(module).detach()
+                else:
+                    method = prune.L1Unstructured(amount=amount)
+                    layer_scores = scores[index]
+                new_masks.append(_new_mask(method, layer_scores, current[index]))
+        finally:
+            torch.random.set_rng_state(generator_state)
+    for module, mask in zip(layers, new_masks):
+        prune.custom_from_mask(module, "weight", mask)
     model.zero_grad(set_to_none=True)
-    kept = sum(int(torch.count_nonzero(m.weight_mask)) for m in layers)
-    return PruningOutcome(strategy, compression, fraction, kept, prunable)
+    return outcome(sum(int(torch.count_nonzero(m.weight_mask)) for m in layers))
 
 
 def masks(model: nn.Module) -> dict[str, torch.Tensor]:

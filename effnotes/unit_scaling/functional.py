@@ -10,6 +10,7 @@ initialisation), except where the derivation in the chapter says it cannot.
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 import torch.nn.functional as F
@@ -28,8 +29,12 @@ def check_precision(precision: str) -> str:
 
 
 def check_tau(tau: float) -> float:
-    """``tau`` must lie strictly between 0 and 1 (the branch's share of the variance)."""
-    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not 0.0 < float(tau) < 1.0:
+    """``tau`` must be a real number (NumPy scalars included) strictly between 0 and 1 (the
+    branch's share of the variance); returned as a float."""
+    if isinstance(tau, bool) or not isinstance(tau, numbers.Real):
+        raise ValueError(f"tau must lie in the open interval (0, 1), got {tau!r}: a real "
+                         f"number, not a {type(tau).__name__}")
+    if not 0.0 < float(tau) < 1.0:
         raise ValueError(f"tau must lie in the open interval (0, 1), got {tau!r}")
     return float(tau)
 
@@ -87,7 +92,11 @@ def scaled_linear(x: torch.Tensor, weight: torch.Tensor, *, alpha: float | None 
 def residual_add(skip: torch.Tensor, branch: torch.Tensor, tau: float | None) -> torch.Tensor:
     """Fixed-coefficient residual ``sqrt(1 - tau) * skip + sqrt(tau) * branch``; with
     unit-variance, independent inputs the output has unit variance. ``tau=None`` is the
-    standard ``skip + branch``."""
+    standard ``skip + branch``. ``skip`` and ``branch`` must have the same shape (no
+    broadcasting: a mismatch is a bug upstream)."""
+    if skip.shape != branch.shape:
+        raise ValueError(f"residual_add: skip has shape {tuple(skip.shape)} but branch has "
+                         f"{tuple(branch.shape)}; they must match")
     if tau is None:
         return skip + branch
     tau = check_tau(tau)

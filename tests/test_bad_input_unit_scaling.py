@@ -1,0 +1,35 @@
+"""Bad input to effnotes.unit_scaling's residual_add (and its tau check): each case raises
+the named error type and the message names the argument; NumPy scalars are valid tau."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from effnotes.unit_scaling import functional as U
+
+CASES = [
+    ("shapes differ", lambda: U.residual_add(torch.ones(2, 3), torch.ones(3), 0.5), "branch"),
+    ("shapes differ, no tau", lambda: U.residual_add(torch.ones(4, 1), torch.ones(4, 3), None),
+     "skip"),
+    ("tau text", lambda: U.residual_add(torch.ones(2), torch.ones(2), "0.5"), "tau"),
+    ("tau nan", lambda: U.residual_add(torch.ones(2), torch.ones(2), float("nan")), "tau"),
+    ("tau 1", lambda: U.residual_add(torch.ones(2), torch.ones(2), np.float32(1.0)), "tau"),
+    ("tau tensor", lambda: U.residual_add(torch.ones(2), torch.ones(2), torch.tensor(0.5)),
+     "tau"),
+]
+
+
+@pytest.mark.parametrize("call, name", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_named(call, name):
+    with pytest.raises(ValueError) as raised:
+        call()
+    assert name in str(raised.value), str(raised.value)
+
+
+@pytest.mark.parametrize("tau", [np.float32(0.5), np.float64(0.5), 0.5])
+def test_numpy_scalar_tau_is_accepted(tau):
+    skip, branch = torch.full((3,), 2.0), torch.full((3,), 4.0)
+    expected = math.sqrt(0.5) * 2.0 + math.sqrt(0.5) * 4.0
+    assert torch.allclose(U.residual_add(skip, branch, tau), torch.full((3,), expected))
