@@ -48,10 +48,11 @@ class BlurPool2d(nn.Module):
 
 
 class DigitsCNN(nn.Module):
-    """A small convolutional network for 8x8 images: ``(n, 1, 8, 8)`` -> logits ``(n, classes)``.
+    """A small convolutional network for small images: ``(n, in_channels, h, w)`` -> logits
+    ``(n, classes)``, ``(h, w) = image_size`` (8x8 digits by default; 32x32x3 for CIFAR).
 
     Three 3x3 convolutions (``channels``, ``2*channels``, ``2*channels``; the second
-    downsamples 8x8 to 4x4 with stride 2), each followed by batch normalisation (optional) and
+    downsamples h x w to ceil(h/2) x ceil(w/2) with stride 2), each followed by batch normalisation (optional) and
     ReLU, then a hidden linear layer of ``hidden`` units and the linear classifier
     (``self.classifier``). Every weight layer is a :class:`~torch.nn.Conv2d` or
     :class:`~torch.nn.Linear`, so pruning and FLOP counting see all of them.
@@ -63,8 +64,13 @@ class DigitsCNN(nn.Module):
     """
 
     def __init__(self, channels: int = 16, hidden: int = 64, n_classes: int = 10, *,
-                 in_channels: int = 1, batch_norm: bool = True, blurpool: bool = False) -> None:
+                 in_channels: int = 1, batch_norm: bool = True, blurpool: bool = False,
+                 image_size: tuple[int, int] = (8, 8)) -> None:
         super().__init__()
+        image_size = tuple(int(v) for v in image_size)
+        if len(image_size) != 2 or min(image_size) < 2:
+            raise ValueError(f"image_size must be (height, width), each at least 2, got {image_size}")
+        self.image_size = image_size
         if channels < 1 or hidden < 1 or n_classes < 2 or in_channels < 1:
             raise ValueError("channels, hidden and in_channels must be positive and n_classes >= 2; "
                              f"got channels={channels}, hidden={hidden}, n_classes={n_classes}, "
@@ -84,10 +90,12 @@ class DigitsCNN(nn.Module):
         self.features = nn.Sequential(*block(in_channels, channels, 1),
                                       *block(channels, 2 * channels, 2),
                                       *block(2 * channels, 2 * channels, 1))
-        self.hidden = nn.Sequential(nn.Flatten(), nn.Linear(2 * channels * 4 * 4, hidden), nn.ReLU())
+        self.hidden = nn.Sequential(nn.Flatten(), nn.Linear(
+            2 * channels * (-(-image_size[0] // 2)) * (-(-image_size[1] // 2)), hidden), nn.ReLU())
         self.classifier = nn.Linear(hidden, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[-2:] != (8, 8):
-            raise ValueError(f"expected input of shape (n, channels, 8, 8), got {tuple(x.shape)}")
+        if x.ndim != 4 or tuple(x.shape[-2:]) != self.image_size:
+            h, w = self.image_size
+            raise ValueError(f"expected input of shape (n, channels, {h}, {w}), got {tuple(x.shape)}")
         return self.classifier(self.hidden(self.features(x)))

@@ -15,7 +15,7 @@ import pandas as pd
 from effnotes.cyclic.compare import (cost_saving, curve_gaps, effect_summary, pair_savings,
                                      pooled_correlation)
 from effnotes.cyclic.runs import CyclicSetup, get_methods, run_comparison
-from effnotes.data.digits import load_digits_split
+from effnotes.data.images import data_record, load_images
 from effnotes.profile_runner import profile_main
 from effnotes.results import as_frame
 from effnotes.runtime import choose_device, describe_hardware, torch_threads
@@ -38,13 +38,14 @@ def run_profile(params: dict, *, progress: bool = False) -> dict:
     device = choose_device(params["device"])
     setup = setup_from_params(params)
     methods = get_methods(list(params["methods"]))
-    split = load_digits_split(seed=0)
+    split = load_images(params.get("data"), CHAPTER)
     threads = params["torch_threads"]
     with torch_threads(threads) if threads else contextlib.nullcontext():
         hardware = describe_hardware(device).as_dict()
         frames = run_comparison(methods, list(range(params["seeds"])), split, setup,
                                 device=device, progress=progress)
-    return {"hardware": hardware, "predicted_saving": setup.predicted_saving(),
+    return {"hardware": hardware, **data_record(split, params),
+            "predicted_saving": setup.predicted_saving(),
             "trough_epochs": setup.trough_epochs(), **frames}
 
 

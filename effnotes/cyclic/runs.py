@@ -34,8 +34,13 @@ class Method:
     blurpool: bool = False
     channels_last: bool = False
 
-    def build_model(self, channels: int) -> DigitsCNN:
-        return DigitsCNN(channels=channels, blurpool=self.blurpool)
+    def build_model(self, channels: int, split: DigitsSplit | None = None) -> DigitsCNN:
+        """The CNN with this method's options, sized for ``split`` (the digits if None)."""
+        if split is None:
+            return DigitsCNN(channels=channels, blurpool=self.blurpool)
+        c, h, w = split.image_shape
+        return DigitsCNN(channels=channels, n_classes=split.n_classes, in_channels=c,
+                         image_size=(h, w), blurpool=self.blurpool)
 
     def train_config(self, base: TrainConfig) -> TrainConfig:
         return replace(base, label_smoothing=self.label_smoothing,
@@ -130,7 +135,7 @@ def _one_run(method: Method, seed: int, split: DigitsSplit, setup: CyclicSetup, 
     """Train ``method`` with ``seed``: the cyclic schedule for all its cycles when
     ``budget_epochs`` is None, else the standard schedule scaled to ``budget_epochs``."""
     seed_everything(seed)
-    model = method.build_model(setup.channels)
+    model = method.build_model(setup.channels, split)
     train_loader, val_loader, _ = make_loaders(split, batch_size=setup.batch_size, seed=seed)
     per_epoch = len(train_loader)
     cyclic = setup.schedule(per_epoch)

@@ -15,7 +15,8 @@ from torch.utils.data import DataLoader, TensorDataset
 class DigitsSplit:
     """Stratified train/validation/test tensors.
 
-    ``x_*`` are float32 of shape ``(n, 1, 8, 8)`` scaled to [0, 1] (the pixel range is 0-16);
+    ``x_*`` are float32 of shape ``(n, 1, 8, 8)`` scaled to [0, 1] (the pixel range is 0-16;
+    :func:`effnotes.data.images.load_image_split` fills it with ``(n, c, h, w)`` images);
     ``y_*`` are int64 class labels of shape ``(n,)``.
     """
 
@@ -27,6 +28,11 @@ class DigitsSplit:
     y_test: torch.Tensor
 
     n_classes: int = 10
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(channels, height, width)`` of one image (``(1, 8, 8)`` for the digits)."""
+        return tuple(int(v) for v in self.x_train.shape[1:])
 
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)}

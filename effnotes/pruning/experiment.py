@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 
-from effnotes.data.digits import load_digits_split, make_loaders
+from effnotes.data.digits import make_loaders
+from effnotes.data.images import data_record, load_images
 from effnotes.models import DigitsCNN
 from effnotes.pruning.analysis import inference_speedup, layer_sensitivity
 from effnotes.pruning.grid import PruningGrid, run_pruning_grid, train_dense
@@ -17,6 +18,8 @@ from effnotes.pruning.strategies import prune_model
 from effnotes.profile_runner import profile_main
 from effnotes.runtime import choose_device, describe_hardware
 from effnotes.training import TrainConfig
+
+CHAPTER = "pruning"
 
 #: Two starting checkpoints for the same architecture, differing only in the optimiser's
 #: learning rate (the paper's ResNet-56 example used Adam at 1e-3 and 1e-4).
@@ -42,15 +45,20 @@ def grids(params: dict) -> dict[str, PruningGrid]:
     return made
 
 
-def model_factory(params: dict):
-    return lambda: DigitsCNN(params["channels"], params["hidden"])
+def model_factory(params: dict, split=None):
+    """A factory of the profile's CNN, sized for ``split``'s images (the digits if None)."""
+    if split is None:
+        return lambda: DigitsCNN(params["channels"], params["hidden"])
+    c, h, w = split.image_shape
+    return lambda: DigitsCNN(params["channels"], params["hidden"], split.n_classes,
+                             in_channels=c, image_size=(h, w))
 
 
 def run_profile(params: dict, *, progress: bool = False) -> dict:
     """Everything the chapter measures on its own models, as plain data."""
     device = choose_device(params["device"])
-    split = load_digits_split(seed=0)
-    factory = model_factory(params)
+    split = load_images(params.get("data"), CHAPTER)
+    factory = model_factory(params, split)
     made = grids(params)
     frames = {name: run_pruning_grid(factory, split, grid, model_name=f"cnn-{name}",
                                      device=device, progress=progress)
@@ -60,9 +68,10 @@ def run_profile(params: dict, *, progress: bool = False) -> dict:
     sensitivity = layer_sensitivity(dense, val_loader, amount=0.5, device=device)
     pruned = copy.deepcopy(dense)
     prune_model(pruned, "global_magnitude", max(params["compressions"]))
-    timing = inference_speedup(dense, pruned, (1, 8, 8), batch=params["timing_batch"],
+    timing = inference_speedup(dense, pruned, split.image_shape, batch=params["timing_batch"],
                                min_run_time=params["timing_min_run_time"])
-    return {"hardware": describe_hardware(device).as_dict(), "grid": frames["main"],
+    return {"hardware": describe_hardware(device).as_dict(), **data_record(split, params),
+            "grid": frames["main"],
             "checkpoints": {name: frames[name] for name in CHECKPOINTS},
             "sensitivity": sensitivity, "timing": timing}
 

@@ -12,7 +12,7 @@ from dataclasses import asdict
 import pandas as pd
 from torch.utils.data import TensorDataset
 
-from effnotes.data.digits import load_digits_split
+from effnotes.data.images import data_record, load_images
 from effnotes.profile_runner import profile_main
 from effnotes.results import as_frame
 from effnotes.runtime import choose_device, describe_hardware
@@ -26,7 +26,7 @@ def run_profile(params: dict, *, progress: bool = False) -> dict:
     """Run the sweep, the pipeline experiments and the kernel timings with ``params`` (a
     profile's parameters from the registry); return plain data ready to store."""
     device = choose_device(params["device"])
-    split = load_digits_split(seed=0)
+    split = load_images(params.get("data"), "speedup")
     seeds = list(range(params["seeds"]))
     runs = run_budget_sweep(list(RECIPES.values()), list(params["budgets"]), seeds, split,
                             device=device, progress=progress)
@@ -37,18 +37,24 @@ def run_profile(params: dict, *, progress: bool = False) -> dict:
                                        params["target_accuracy"], n_boot=params["n_boot"]))
         for unit, sweeps in (("time", by_time), ("epochs", by_epochs))}
     dataset = TensorDataset(split.x_train, split.y_train)
-    bottleneck = bottleneck_experiment(lambda: DigitsMLP(256), dataset,
+    c, h, w = split.image_shape
+
+    def mlp(width: int) -> DigitsMLP:
+        return DigitsMLP(width, n_classes=split.n_classes, in_features=c * h * w)
+
+    bottleneck = bottleneck_experiment(lambda: mlp(256), dataset,
                                        delay_s=params["pipeline_delay_ms"] / 1000,
                                        batches=params["pipeline_batches"],
                                        repeats=params["pipeline_repeats"], device=device)
-    amdahl = amdahl_experiment(lambda: DigitsMLP(params["amdahl_wide"]),
-                               lambda: DigitsMLP(params["amdahl_wide"] // 4), dataset,
+    amdahl = amdahl_experiment(lambda: mlp(params["amdahl_wide"]),
+                               lambda: mlp(params["amdahl_wide"] // 4), dataset,
                                batches=params["amdahl_batches"],
                                repeats=params["pipeline_repeats"], device=device)
     kernels = sparse_vs_narrow(params["timing_width"], params["timing_batch"], device=device,
                                min_run_time=params["timing_min_run_time"])
     return {
         "hardware": describe_hardware(device).as_dict(),
+        **data_record(split, params),
         "sweep": runs,
         "speedup": estimates,
         "bottleneck": bottleneck,

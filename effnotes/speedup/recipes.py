@@ -21,15 +21,18 @@ from effnotes.training import TrainConfig, evaluate, train
 
 
 class DigitsMLP(nn.Module):
-    """A multilayer perceptron for 8x8 digits: ``(n, 1, 8, 8)`` -> logits ``(n, 10)``,
-    with ``depth`` hidden layers of ``width`` units and ReLU."""
+    """A multilayer perceptron for small images: ``(n, c, h, w)`` with ``c*h*w = in_features``
+    (64 for the 8x8 digits) -> logits ``(n, n_classes)``, with ``depth`` hidden layers of
+    ``width`` units and ReLU."""
 
-    def __init__(self, width: int = 128, depth: int = 2, n_classes: int = 10) -> None:
+    def __init__(self, width: int = 128, depth: int = 2, n_classes: int = 10, *,
+                 in_features: int = 64) -> None:
         super().__init__()
-        if width < 1 or depth < 1:
-            raise ValueError(f"width and depth must be positive, got width={width}, depth={depth}")
+        if width < 1 or depth < 1 or in_features < 1:
+            raise ValueError(f"width, depth and in_features must be positive, got width={width}, "
+                             f"depth={depth}, in_features={in_features}")
         layers: list[nn.Module] = [nn.Flatten()]
-        fan_in = 64
+        fan_in = in_features
         for _ in range(depth):
             layers += [nn.Linear(fan_in, width), nn.ReLU()]
             fan_in = width
@@ -54,8 +57,12 @@ class Recipe:
     depth: int = 2
     batch_size: int = 64
 
-    def build_model(self) -> DigitsMLP:
-        return DigitsMLP(self.width, self.depth)
+    def build_model(self, split: DigitsSplit | None = None) -> DigitsMLP:
+        """The recipe's MLP, sized for ``split``'s images and classes (the digits if None)."""
+        if split is None:
+            return DigitsMLP(self.width, self.depth)
+        c, h, w = split.image_shape
+        return DigitsMLP(self.width, self.depth, split.n_classes, in_features=c * h * w)
 
 
 #: The chapter's two recipes, on the same 256-wide MLP with the same data order and code path.
@@ -86,7 +93,7 @@ def run_budget_sweep(recipes: list[Recipe], budgets: list[int], seeds: list[int]
     cells = list(product(recipes, budgets, seeds))
     for recipe, budget, seed in tqdm(cells, desc="budget sweep", disable=not progress):
         seed_everything(seed)
-        model = recipe.build_model()
+        model = recipe.build_model(split)
         train_loader, val_loader, test_loader = make_loaders(split, batch_size=recipe.batch_size,
                                                              seed=seed)
         config = replace(recipe.config, epochs=budget, progress=False)
