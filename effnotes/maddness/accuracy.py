@@ -76,14 +76,15 @@ def resample(X: np.ndarray, length: int) -> np.ndarray:
 
 
 def ucr_task(name: str, length: int = 320, n_prototypes: int = 128, seed: int = 0,
-             ridge: float = 1e-3) -> LinearTask:
-    """An RBF-kernel classifier on a bundled UCR set, as in the paper: series z-normalised
+             ridge: float = 1e-3, root=None) -> LinearTask:
+    """An RBF-kernel classifier on a UCR set (bundled, or from the local archive folder
+    ``root``, see :func:`effnotes.data.ucr.load_ucr`), as in the paper: series z-normalised
     and resampled to ``length``; ``B`` holds up to ``n_prototypes`` training series
     (columns); the approximated product is ``x . p``, from which
     ``exp(-gamma (|x|^2 + |p|^2 - 2 x . p))`` and a ridge readout give class scores."""
     from effnotes.data.ucr import load_ucr
 
-    train, test = load_ucr(name, "train"), load_ucr(name, "test")
+    train, test = load_ucr(name, "train", root), load_ucr(name, "test", root)
     X_train, X_test = resample(train.X[:, 0], length), resample(test.X[:, 0], length)
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(X_train), size=min(n_prototypes, len(X_train)), replace=False)

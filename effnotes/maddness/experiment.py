@@ -15,6 +15,8 @@ import time
 import numpy as np
 import pandas as pd
 
+from effnotes.data.paths import resolve_data
+from effnotes.data.ucr import archive_sets
 from effnotes.maddness.accuracy import digits_task, evaluate, nmse, ucr_task
 from effnotes.maddness.baselines import FAISS_PQ, make_method
 from effnotes.maddness.bench import (DEFAULT_CALL, RAW_KERNEL, BenchConfig, run_benchmark,
@@ -127,8 +129,14 @@ def run_profile(params: dict, *, progress: bool = False) -> dict:
         result["digits"] = evaluate(task, METHODS, params["budgets"], progress=progress)
         result["lambda_grid"] = lambda_grid(task, params["budgets"], params["lambdas"],
                                             params["time_rows"], params["time_repeats"])
-        ucr = [evaluate(ucr_task(name), METHODS, [params["ucr_codebooks"]], progress=progress)
-               for name in params["ucr_sets"]]
+        root = resolve_data("maddness", params.get("data"))
+        names = list(params["ucr_sets"])
+        if root is not None:  # a local archive: every set the paper's filter keeps
+            sets = archive_sets(root)
+            result["ucr_filter"] = sets
+            names = sets.loc[sets["kept"], "name"].tolist()
+        ucr = [evaluate(ucr_task(name, root=root), METHODS, [params["ucr_codebooks"]],
+                        progress=progress) for name in names]
         result["ucr"] = pd.concat(ucr, ignore_index=True) if ucr else pd.DataFrame()
         result["tradeoff"] = tradeoff(tuple(params["tradeoff_shape"]), params["budgets"], 0,
                                       params["train_rows"], params["time_repeats"], progress)
