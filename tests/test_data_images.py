@@ -50,14 +50,14 @@ def test_cifar_folder_becomes_a_split_and_the_models_adapt(tmp_path):
     assert cnn(split.x_train[:4]).shape == (4, split.n_classes)
     mlp = RECIPES["baseline"].build_model(split)
     assert mlp(split.x_train[:4]).shape == (4, split.n_classes)
-    assert data_record(split, {"data": str(tmp_path)})["data"]["image_shape"] == [3, 32, 32]
+    assert data_record(split, {"data_path": str(tmp_path)})["dataset"]["image_shape"] == [3, 32, 32]
 
 
 def test_default_is_still_the_digits(monkeypatch, tmp_path):
     monkeypatch.setenv(DATA_ENV, str(tmp_path))
     split = load_images(None, "speedup")
     assert split.image_shape == (1, 8, 8) and split.n_classes == 10
-    assert data_record(split, {"data": None}) == {}
+    assert data_record(split, {"data_path": None}) == {}
     assert DigitsCNN()(split.x_train[:2]).shape == (2, 10)
 
 
@@ -141,7 +141,7 @@ def test_resolve_data_explains_paths(monkeypatch, tmp_path):
         resolve_data("pruning", "images")
     (tmp_path / "images").mkdir()
     assert resolve_data("pruning", "images") == tmp_path / "images"
-    with pytest.raises(TypeError, match="data must be None or a non-empty path"):
+    with pytest.raises(TypeError, match="data_path must be None or a non-empty path"):
         resolve_data("pruning", 3)
     with pytest.raises(KeyError, match="no data layout for chapter"):
         resolve_data("nochapter", "x")

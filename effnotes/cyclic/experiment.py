@@ -38,7 +38,7 @@ def run_profile(params: dict, *, progress: bool = False) -> dict:
     device = choose_device(params["device"])
     setup = setup_from_params(params)
     methods = get_methods(list(params["methods"]))
-    split = load_images(params.get("data"), CHAPTER)
+    split = load_images(params.get("data_path"), CHAPTER)
     threads = params["torch_threads"]
     with torch_threads(threads) if threads else contextlib.nullcontext():
         hardware = describe_hardware(device).as_dict()

@@ -149,7 +149,7 @@ def load_image_split(path: str | Path, *, val_fraction: float = 0.2, test_fracti
 
 
 def load_images(data: str | Path | None, chapter: str, **kwargs) -> DigitsSplit:
-    """The split a chapter's ``data`` parameter names: the digits for ``None`` (unchanged),
+    """The split a chapter's ``data_path`` parameter names: the digits for ``None`` (unchanged),
     else :func:`load_image_split` of the resolved path."""
     from effnotes.data.digits import load_digits_split
     from effnotes.data.paths import resolve_data
@@ -162,9 +162,10 @@ def load_images(data: str | Path | None, chapter: str, **kwargs) -> DigitsSplit:
 
 def data_record(split: DigitsSplit, params: dict) -> dict:
     """``{}`` for the bundled digits (so default results stay exactly as stored), else
-    ``{"data": {...}}`` naming the data a result was made from: the ``data`` parameter, the
+    ``{"dataset": {...}}`` naming the data a result was made from: the ``data_path`` parameter, the
     image shape, the class count and the split sizes."""
-    if params.get("data") is None:
+    if params.get("data_path") is None:
         return {}
-    return {"data": {"data": str(params["data"]), "image_shape": list(split.image_shape),
-                     "n_classes": int(split.n_classes), **split.sizes()}}
+    return {"dataset": {"data_path": str(params["data_path"]),
+                        "image_shape": list(split.image_shape),
+                        "n_classes": int(split.n_classes), **split.sizes()}}

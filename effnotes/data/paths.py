@@ -1,10 +1,10 @@
 """Where a chapter finds a reader's own data, and a cache that trusts checksums, not files.
 
-Every chapter runs on its bundled data unless its ``data`` parameter names something else:
+Every chapter runs on its bundled data unless its ``data_path`` parameter names something else:
 
-- ``data=None`` (every profile's default): the bundled data, unchanged;
-- ``data="/abs/path"``: that file or folder;
-- ``data="name"`` (a relative path): ``$EFFNOTES_DATA/name``; :data:`CHAPTER_DATA` gives
+- ``data_path=None`` (every profile's default): the bundled data, unchanged;
+- ``data_path="/abs/path"``: that file or folder;
+- ``data_path="name"`` (a relative path): ``$EFFNOTES_DATA/name``; :data:`CHAPTER_DATA` gives
   each chapter's conventional name under that root and the layout it expects.
 
 A missing path is an error naming the path and the layout; nothing is ever downloaded.
@@ -56,25 +56,25 @@ def layout(chapter: str) -> str:
 
 
 def resolve_data(chapter: str, data: str | os.PathLike | None) -> Path | None:
-    """The path a chapter's ``data`` parameter names, or ``None`` for the bundled data.
+    """The path a chapter's ``data_path`` parameter names, or ``None`` for the bundled data.
 
     A relative path is taken under ``$EFFNOTES_DATA``; an error names the variable if it is
     unset, and names the path and the expected layout if nothing is there."""
     if data is None:
         return None
     if not isinstance(data, (str, os.PathLike)) or not str(data):
-        raise TypeError(f"data must be None or a non-empty path, got {data!r}")
+        raise TypeError(f"data_path must be None or a non-empty path, got {data!r}")
     expected = layout(chapter)
     path = Path(data).expanduser()
     if not path.is_absolute():
         root = os.environ.get(DATA_ENV)
         if not root:
-            raise ValueError(f"data={str(data)!r} is a relative path, but ${DATA_ENV} (the data "
+            raise ValueError(f"data_path={str(data)!r} is a relative path, but ${DATA_ENV} (the data "
                              f"root) is not set; set it or give an absolute path. Expected: "
                              f"{expected}")
         path = Path(root).expanduser() / path
     if not path.exists():
-        raise FileNotFoundError(f"no data at {path} (data={str(data)!r} for chapter {chapter}); "
+        raise FileNotFoundError(f"no data at {path} (data_path={str(data)!r} for chapter {chapter}); "
                                 f"expected: {expected}")
     return path
 

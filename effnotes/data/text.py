@@ -125,3 +125,95 @@ def load_text(path: str | Path, *, encoding: str = "utf-8") -> TextCorpus:
     if not documents:
         raise ValueError(f"{path} holds no text")
     return TextCorpus(documents)
+
+
+#: Where a labels file is looked for: ``<folder>/labels.csv|jsonl`` for a folder corpus,
+#: ``<file stem>.labels.csv|jsonl`` beside a single text file.
+LABEL_SUFFIXES = (".csv", ".jsonl")
+
+
+def load_text_data(path: str | Path, *, encoding: str = "utf-8") -> TextCorpus:
+    """A reader's own text: a folder of ``.txt`` files (each file one document, named by its
+    path relative to the folder, in sorted order) or one text file (each paragraph one
+    document, named ``"0"``, ``"1"``, ... in order). Errors name the path."""
+    path = Path(path)
+    if path.is_file():
+        corpus = load_text(path, encoding=encoding)
+        return TextCorpus(tuple(Document(str(i), d.text) for i, d in enumerate(corpus.documents)))
+    if not path.is_dir():
+        raise FileNotFoundError(f"no text file or folder at {path}; expected a UTF-8 .txt file "
+                                "or a folder of .txt files")
+    files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+    documents = []
+    for file in files:
+        try:
+            text = file.read_text(encoding=encoding).strip()
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{file} is not valid {encoding} text: {error}") from error
+        if text:
+            documents.append(Document(file.relative_to(path).as_posix(), text))
+    if not documents:
+        raise ValueError(f"the folder {path} holds no non-empty .txt file")
+    return TextCorpus(tuple(documents))
+
+
+def find_labels(path: str | Path) -> Path | None:
+    """The labels file that goes with the text at ``path`` (see :data:`LABEL_SUFFIXES`), or
+    ``None`` if there is none."""
+    path = Path(path)
+    for suffix in LABEL_SUFFIXES:
+        candidate = path / f"labels{suffix}" if path.is_dir() else \
+            path.with_name(f"{path.stem}.labels{suffix}")
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_labels(path: str | Path, corpus: TextCorpus) -> tuple[str, ...]:
+    """One label per document of ``corpus``, in its order, from a CSV file (header
+    ``document,label``) or a JSONL file (one ``{"document": ..., "label": ...}`` per line);
+    ``document`` is the document's name (see :func:`load_text_data`). Every document needs
+    exactly one label; a name that is not a document is an error naming it."""
+    import csv
+    import json
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no labels file at {path}")
+    rows: list[tuple[str, str]] = []
+    if path.suffix == ".csv":
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or not {"document", "label"} <= set(reader.fieldnames):
+                raise ValueError(f"{path} must have a header with columns document,label; got "
+                                 f"{reader.fieldnames}")
+            rows = [(str(r["document"]), str(r["label"])) for r in reader]
+    elif path.suffix == ".jsonl":
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                rows.append((str(record["document"]), str(record["label"])))
+            except (json.JSONDecodeError, KeyError, TypeError) as error:
+                raise ValueError(f"{path} line {number} is not an object with keys document "
+                                 f"and label: {line[:80]!r}") from error
+    else:
+        raise ValueError(f"labels file {path} must end in .csv or .jsonl")
+    names = [d.source for d in corpus.documents]
+    known = set(names)
+    labels: dict[str, str] = {}
+    for name, label in rows:
+        if name not in known:
+            raise ValueError(f"{path} labels document {name!r}, which is not in the corpus "
+                             f"(documents are named like {names[0]!r})")
+        if name in labels:
+            raise ValueError(f"{path} labels document {name!r} twice")
+        if not label.strip():
+            raise ValueError(f"{path} gives document {name!r} an empty label")
+        labels[name] = label
+    missing = [n for n in names if n not in labels]
+    if missing:
+        raise ValueError(f"{path} has no label for {len(missing)} of {len(names)} documents, "
+                         f"e.g. {missing[:3]}")
+    return tuple(labels[n] for n in names)

@@ -129,7 +129,7 @@ def run_profile(params: dict, *, progress: bool = False) -> dict:
         result["digits"] = evaluate(task, METHODS, params["budgets"], progress=progress)
         result["lambda_grid"] = lambda_grid(task, params["budgets"], params["lambdas"],
                                             params["time_rows"], params["time_repeats"])
-        root = resolve_data("maddness", params.get("data"))
+        root = resolve_data("maddness", params.get("data_path"))
         names = list(params["ucr_sets"])
         if root is not None:  # a local archive: every set the paper's filter keeps
             sets = archive_sets(root)

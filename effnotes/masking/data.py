@@ -117,3 +117,28 @@ def area_task(corpus: TokenizedCorpus, split: CorpusSplit, *, n_classes: int, se
     if missing:
         raise ValueError(f"the held-out part has no documents of {[classes[i] for i in missing]}")
     return train, test
+
+
+def label_task(corpus: TokenizedCorpus, split: CorpusSplit, labels: tuple[str, ...], *,
+               seq_len: int) -> tuple[LabelledDocuments, LabelledDocuments]:
+    """The downstream task from a reader's labels (one string per document of ``corpus``, as
+    :func:`effnotes.data.text.read_labels` gives them): classes sorted by name, train from the
+    pretraining part, test from held-out. Needs two classes, each present in the held-out part."""
+    if len(labels) != len(corpus):
+        raise ValueError(f"labels has {len(labels)} entries for {len(corpus)} documents")
+    classes = tuple(sorted(set(labels)))
+    if len(classes) < 2:
+        raise ValueError(f"the labels name {len(classes)} class ({classes}); a probe needs two")
+    index = {c: i for i, c in enumerate(classes)}
+
+    def part(documents: np.ndarray) -> LabelledDocuments:
+        chosen = np.asarray(documents, dtype=np.int64)
+        ids, lengths = encode_documents(corpus, chosen, seq_len)
+        return LabelledDocuments(ids, lengths, np.array([index[labels[d]] for d in chosen],
+                                                        dtype=np.int64), classes)
+
+    train, test = part(split.train), part(split.heldout)
+    missing = sorted(set(range(len(classes))) - set(test.labels.tolist()))
+    if missing:
+        raise ValueError(f"the held-out part has no documents labelled {[classes[i] for i in missing]}")
+    return train, test

@@ -18,7 +18,7 @@ import torch
 from effnotes.masking.analysis import arm_summary, mean_interval, schedule_speedup, verdict
 from effnotes.masking.collator import IGNORE, frozen_eval_masks
 from effnotes.masking.corpus import TokenizedCorpus, corpus_for
-from effnotes.masking.data import area_task, pack_chunks, split_documents
+from effnotes.masking.data import area_task, label_task, pack_chunks, split_documents
 from effnotes.masking.model import EncoderConfig, MaskedLanguageModel
 from effnotes.masking.pretrain import PretrainConfig, pretrain
 from effnotes.masking.probe import majority_accuracy, probe_accuracy
@@ -56,8 +56,31 @@ def unigram_loss(chunks: torch.Tensor, labels: torch.Tensor, vocab_size: int) ->
     return float(-log_p[targets].mean())
 
 
+def user_corpus(params: dict) -> tuple[TokenizedCorpus | None, tuple[str, ...] | None, str]:
+    """The reader's corpus named by the ``data`` parameter (``None`` for the bundled prose),
+    tokenised with the chapter's tokeniser, its labels if a labels file goes with it, and why
+    the probe is skipped if none does (empty when it runs)."""
+    from effnotes.data.paths import resolve_data
+    from effnotes.data.text import find_labels, load_text_data, read_labels
+    from effnotes.masking.corpus import prepare_corpus
+
+    path = resolve_data(CHAPTER, params.get("data_path"))
+    if path is None:
+        return None, None, ""
+    text = load_text_data(path)
+    labels_file = find_labels(path)
+    labels = read_labels(labels_file, text) if labels_file else None
+    skipped = "" if labels else (f"the downstream probe is skipped: no labels file goes with "
+                                 f"{path} (labels.csv or labels.jsonl, columns document,label)")
+    return prepare_corpus(text, vocab_size=params["vocab_size"]), labels, skipped
+
+
 def prepare_data(params: dict, corpus: TokenizedCorpus | None = None) -> dict:
-    """Corpus, chunks, frozen evaluation masks and the probe's task for a profile."""
+    """Corpus, chunks, frozen evaluation masks and the probe's task for a profile (for a
+    reader's unlabelled corpus, no task: ``task_train`` is None and ``probe_skipped`` says why)."""
+    labels, skipped = None, ""
+    if corpus is None and params.get("data_path") is not None:
+        corpus, labels, skipped = user_corpus(params)
     corpus = corpus or corpus_for(params["vocab_size"])
     split = split_documents(corpus, heldout_fraction=0.1, seed=0)
     chunks = pack_chunks(corpus, split.train, params["seq_len"])
@@ -66,11 +89,17 @@ def prepare_data(params: dict, corpus: TokenizedCorpus | None = None) -> dict:
         raise ValueError(f"only {heldout.shape[0]} held-out chunks, fewer than n_eval={params['n_eval']}")
     masks = frozen_eval_masks(heldout[: params["n_eval"]], corpus.special, rate=0.15,
                               seed=EVAL_MASK_SEED)
-    task_train, task_test = area_task(corpus, split, n_classes=params["n_classes"],
-                                      seq_len=params["seq_len"])
+    if params.get("data_path") is None:
+        task_train, task_test = area_task(corpus, split, n_classes=params["n_classes"],
+                                          seq_len=params["seq_len"])
+    elif labels is not None:
+        task_train, task_test = label_task(corpus, split, labels, seq_len=params["seq_len"])
+    else:
+        task_train = task_test = None
+    extra = {"probe_skipped": skipped} if skipped else {}
     return {"corpus": corpus, "chunks": chunks, "heldout": heldout, "masks": masks,
             "task_train": task_train,
-            "task_test": task_test}
+            "task_test": task_test, **extra}
 
 
 def run_profile(params: dict, *, progress: bool = False, data: dict | None = None) -> dict:
@@ -86,14 +115,20 @@ def run_profile(params: dict, *, progress: bool = False, data: dict | None = Non
             raise ValueError(f"the arms must include {required!r}; got {names}")
     mconfig, pconfig = model_config(params, corpus.vocab_size), pretrain_config(params)
     threads = params["torch_threads"]
+    probing = data["task_train"] is not None
+
+    def probe(model, seed: int) -> float:
+        if not probing:  # a reader's corpus without labels: nothing to probe against
+            return float("nan")
+        return probe_accuracy(model, data["task_train"], data["task_test"], seed=seed)
+
     curves, runs, untrained = [], [], []
     with torch_threads(threads) if threads else contextlib.nullcontext():
         hardware = describe_hardware(device).as_dict()
         for seed in range(params["seeds"]):
             torch.manual_seed(seed)
             fresh = MaskedLanguageModel(mconfig).to(device)
-            untrained.append({"seed": seed, "probe_accuracy": probe_accuracy(
-                fresh, data["task_train"], data["task_test"], seed=seed)})
+            untrained.append({"seed": seed, "probe_accuracy": probe(fresh, seed)})
             for schedule in schedules:
                 result = pretrain(chunks, masks, schedule, corpus.special, mconfig, pconfig,
                                   init_seed=seed, data_seed=seed, mask_seed=seed, device=device,
@@ -107,8 +142,7 @@ def run_profile(params: dict, *, progress: bool = False, data: dict | None = Non
                     "target_share": float(trace["targets"].sum() / trace["maskable"].sum()),
                     "targets": int(trace["targets"].sum()),
                     "train_time_s": result.train_time_s,
-                    "probe_accuracy": probe_accuracy(result.model, data["task_train"],
-                                                     data["task_test"], seed=seed),
+                    "probe_accuracy": probe(result.model, seed),
                 })
     return {
         "hardware": hardware,
@@ -116,11 +150,13 @@ def run_profile(params: dict, *, progress: bool = False, data: dict | None = Non
                    "vocab_size": corpus.vocab_size, "n_chunks": int(chunks.shape[0]),
                    "n_eval_chunks": int(masks.inputs.shape[0]), "eval_targets": masks.n_targets,
                    "eval_checksum": masks.checksum(),
-                   "classes": list(data["task_train"].classes),
-                   "n_probe_train": int(len(data["task_train"].labels)),
-                   "n_probe_test": int(len(data["task_test"].labels))},
+                   "classes": list(data["task_train"].classes) if probing else [],
+                   "n_probe_train": int(len(data["task_train"].labels)) if probing else 0,
+                   "n_probe_test": int(len(data["task_test"].labels)) if probing else 0},
         "unigram_loss": unigram_loss(chunks, masks.labels, corpus.vocab_size),
-        "majority_accuracy": majority_accuracy(data["task_train"], data["task_test"]),
+        "majority_accuracy": (majority_accuracy(data["task_train"], data["task_test"])
+                              if probing else float("nan")),
+        **({"probe_skipped": data["probe_skipped"]} if "probe_skipped" in data else {}),
         "curves": pd.concat(curves, ignore_index=True)[["arm", "seed", "step", "heldout_loss"]],
         "runs": pd.DataFrame(runs),
         "untrained": pd.DataFrame(untrained),
@@ -204,6 +240,8 @@ def headline_numbers(result: dict, n_boot: int = 2000, *,
 
 
 def _report(data: dict, params: dict) -> None:
+    if data.get("probe_skipped"):
+        print(data["probe_skipped"])
     with pd.option_context("display.width", 120):
         print(headline_numbers(data, n_boot=params["n_boot"]).round(4).to_string())
 

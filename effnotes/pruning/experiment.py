@@ -57,7 +57,7 @@ def model_factory(params: dict, split=None):
 def run_profile(params: dict, *, progress: bool = False) -> dict:
     """Everything the chapter measures on its own models, as plain data."""
     device = choose_device(params["device"])
-    split = load_images(params.get("data"), CHAPTER)
+    split = load_images(params.get("data_path"), CHAPTER)
     factory = model_factory(params, split)
     made = grids(params)
     frames = {name: run_pruning_grid(factory, split, grid, model_name=f"cnn-{name}",

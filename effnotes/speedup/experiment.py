@@ -26,7 +26,7 @@ def run_profile(params: dict, *, progress: bool = False) -> dict:
     """Run the sweep, the pipeline experiments and the kernel timings with ``params`` (a
     profile's parameters from the registry); return plain data ready to store."""
     device = choose_device(params["device"])
-    split = load_images(params.get("data"), "speedup")
+    split = load_images(params.get("data_path"), "speedup")
     seeds = list(range(params["seeds"]))
     runs = run_budget_sweep(list(RECIPES.values()), list(params["budgets"]), seeds, split,
                             device=device, progress=progress)
