@@ -112,3 +112,16 @@ def archive_sets(root: str | Path, min_train: int = MIN_TRAIN_ROWS) -> pd.DataFr
     if not rows:
         raise ValueError(f"UCR archive root {root} holds no set folders; expected {ARCHIVE_LAYOUT}")
     return pd.DataFrame(rows)
+
+
+def ucr_selection(data_path, names: list[str]) -> tuple[list[str], Path | None, pd.DataFrame | None]:
+    """The UCR sets a chapter evaluates: ``names`` (bundled) when ``data_path`` is None, else
+    every set of that local archive the paper's filter keeps. Returns ``(names, root,
+    filter_table)``; ``root`` and the :func:`archive_sets` table are None for bundled sets."""
+    from effnotes.data.paths import resolve_data
+
+    root = resolve_data("maddness", data_path)
+    if root is None:
+        return list(names), None, None
+    table = archive_sets(root)
+    return table.loc[table["kept"], "name"].tolist(), root, table

@@ -15,8 +15,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from effnotes.data.paths import resolve_data
-from effnotes.data.ucr import archive_sets
+from effnotes.data.ucr import ucr_selection
 from effnotes.maddness.accuracy import digits_task, evaluate, nmse, ucr_task
 from effnotes.maddness.baselines import FAISS_PQ, make_method
 from effnotes.maddness.bench import (DEFAULT_CALL, RAW_KERNEL, BenchConfig, run_benchmark,
@@ -129,12 +128,9 @@ def run_profile(params: dict, *, progress: bool = False) -> dict:
         result["digits"] = evaluate(task, METHODS, params["budgets"], progress=progress)
         result["lambda_grid"] = lambda_grid(task, params["budgets"], params["lambdas"],
                                             params["time_rows"], params["time_repeats"])
-        root = resolve_data("maddness", params.get("data_path"))
-        names = list(params["ucr_sets"])
-        if root is not None:  # a local archive: every set the paper's filter keeps
-            sets = archive_sets(root)
-            result["ucr_filter"] = sets
-            names = sets.loc[sets["kept"], "name"].tolist()
+        names, root, kept = ucr_selection(params.get("data_path"), params["ucr_sets"])
+        if kept is not None:  # a local archive: every set the paper's filter keeps
+            result["ucr_filter"] = kept
         ucr = [evaluate(ucr_task(name, root=root), METHODS, [params["ucr_codebooks"]],
                         progress=progress) for name in names]
         result["ucr"] = pd.concat(ucr, ignore_index=True) if ucr else pd.DataFrame()

@@ -196,12 +196,20 @@ def simulate_beat_bank(config: BankConfig = BankConfig(), progress: bool = False
     return combine_banks(banks)
 
 
-def save_bank(bank: BeatBank, path: Path, config: BankConfig | None = None) -> Path:
-    """Write ``bank`` to an ``.npz`` file with its checksum (and its config, if given)."""
+def save_bank(bank: BeatBank, path: Path, config: BankConfig | None = None, *,
+              source: dict | None = None) -> Path:
+    """Write ``bank`` to an ``.npz`` file with its checksum and either the simulation
+    ``config`` or, for a bank read from records, its ``source`` (where the records were and
+    each file's size and SHA-256; see :mod:`effnotes.mil.records`)."""
+    if config is not None and source is not None:
+        raise ValueError("a bank is either simulated (config) or read from records (source)")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = json.dumps({"format": BANK_FORMAT, "config": asdict(config) if config else None,
-                       "checksum": bank.checksum()}, sort_keys=True)
+    meta = {"format": BANK_FORMAT, "config": asdict(config) if config else None,
+            "checksum": bank.checksum()}
+    if source is not None:
+        meta["source"] = source
+    meta = json.dumps(meta, sort_keys=True)
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez_compressed(tmp, beats=bank.beats.astype(np.float32),
                         record=bank.record.astype(np.int32), rr_ms=bank.rr_ms.astype(np.float32),
@@ -210,9 +218,22 @@ def save_bank(bank: BeatBank, path: Path, config: BankConfig | None = None) -> P
     return path
 
 
+def bank_meta(path: Path) -> dict:
+    """The metadata stored with a bank file (format, checksum, config or source)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no beat bank at {path}")
+    with np.load(path, allow_pickle=False) as data:
+        if "meta" not in data.files:
+            raise ValueError(f"{path} is not a beat bank (it lacks ['meta'])")
+        return json.loads(str(data["meta"]))
+
+
 def read_bank(path: Path, config: BankConfig | None = None) -> BeatBank:
     """Read a bank written by :func:`save_bank` (no pickles), verify its checksum and, if
-    ``config`` is given, that it was simulated with that configuration."""
+    ``config`` is given and the bank was simulated, that it was simulated with that
+    configuration. A bank read from records (its metadata has a ``source``, no config) is
+    accepted whatever ``config`` says: it was not simulated."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no beat bank at {path}")
@@ -226,7 +247,9 @@ def read_bank(path: Path, config: BankConfig | None = None) -> BeatBank:
         raise ValueError(f"{path} has beat-bank format {meta.get('format')}, expected {BANK_FORMAT}")
     if bank.checksum() != meta.get("checksum"):
         raise ValueError(f"{path} fails its checksum: the file is damaged or was edited")
-    if config is not None and meta.get("config") != json.loads(json.dumps(asdict(config))):
+    from_records = meta.get("config") is None and isinstance(meta.get("source"), dict)
+    if config is not None and not from_records \
+            and meta.get("config") != json.loads(json.dumps(asdict(config))):
         raise ValueError(f"{path} was simulated with {meta.get('config')}, not with the "
                          f"requested {asdict(config)}")
     return bank

@@ -20,7 +20,9 @@ from tqdm.auto import tqdm
 from effnotes.mil.baselines import (fit_baseline, hrv_features, mean_beat_features,
                                     morphologic_variability)
 from effnotes.mil.beats import BankConfig, importable, load_beat_bank
+from effnotes.data.paths import resolve_data
 from effnotes.mil.cohort import Cohort, CohortConfig, make_cohort
+from effnotes.mil.records import RecordsCohort, records_bank, records_cohort
 from effnotes.mil.metrics import auc, cox_top_quartile, instance_auc, top_quartile_risk_ratio
 from effnotes.mil.models import AttentionMIL, InstanceMIL, TrainConfig
 from effnotes.mil.pooling import pool
@@ -29,6 +31,8 @@ from effnotes.results import as_frame
 from effnotes.runtime import choose_device, describe_hardware, torch_threads
 
 CHAPTER = "mil_ecg"
+#: the patient table's name inside a reader's folder of WFDB records
+PATIENT_TABLE = "patients.csv"
 BASELINES = ("hrv", "mean_beat", "morph_var")
 #: inverse L2 strength of each baseline's logistic regression (the mean beat has 128 features)
 BASELINE_C = {"hrv": 1.0, "mean_beat": 0.01, "morph_var": 1.0}
@@ -47,8 +51,21 @@ def cohort_config(params: dict, **overrides) -> CohortConfig:
     return CohortConfig(**values)
 
 
+def user_cohort(params: dict, **overrides) -> RecordsCohort:
+    """The cohort of the reader's records named by ``params["data_path"]``: a folder of WFDB
+    records holding ``patients.csv`` (columns record,label[,time,event]); bags of
+    ``n_beats`` beats that never repeat one, records too short for a bag dropped."""
+    path = resolve_data(CHAPTER, params["data_path"])
+    bank, frame, _ = records_bank(path, path / PATIENT_TABLE)
+    return records_cohort(bank, frame, n_beats=overrides.get("n_beats", params["n_beats"]),
+                          instance_beats=params["instance_beats"], seed=params["cohort_seed"])
+
+
 def build_cohort(params: dict, progress: bool = False, **overrides) -> Cohort:
-    """The profile's cohort, from the cached (or given) beat bank."""
+    """The profile's cohort, from the cached (or given) beat bank, or from the reader's
+    records when the ``data_path`` parameter names them (:func:`user_cohort`)."""
+    if params.get("data_path") is not None:
+        return user_cohort(params, **overrides).cohort
     bank = load_beat_bank(BankConfig(), path=params.get("bank_path"), progress=progress)
     return make_cohort(bank, cohort_config(params, **overrides))
 
@@ -114,8 +131,9 @@ def compare_methods(cohort: Cohort, params: dict, device, progress: bool = False
                 example = {"instance_scores": inst, "labels": labels[test]}
             instance.append({"seed": seed, "arch": arch,
                              "instance_auc": instance_auc(labels[test], inst),
-                             "witness_auc": auc(cohort.instance_witness()[test].ravel(),
-                                                inst.ravel())})
+                             "witness_auc": (auc(cohort.instance_witness()[test].ravel(),
+                                                 inst.ravel()) if cohort.witness.any()
+                                             else float("nan"))})  # real records: unknown
             for pooling in params["poolings"]:
                 score = pool(inst, pooling)
                 method = f"{arch}/{pooling}"
@@ -165,7 +183,13 @@ def run_profile(params: dict, *, progress: bool = False) -> dict:
         cohort = build_cohort(params, progress=progress)
         result = compare_methods(cohort, params, device, progress=progress)
         result.pop("pooling_example")  # every test patient's every instance: too large to store
-        result["sensitivity"] = sensitivity(params, device, progress=progress)
+        if params.get("data_path") is None:
+            result["sensitivity"] = sensitivity(params, device, progress=progress)
+        else:  # the grid plants witnesses, which real records do not have
+            made = user_cohort(params)
+            result["sensitivity"] = pd.DataFrame(columns=["witness_positive", "n_beats", "auc"])
+            result["records"] = {"n_patients": int(made.cohort.n_patients),
+                                 "dropped": list(made.dropped)}
     return {"hardware": hardware, **result}
 
 

@@ -37,17 +37,13 @@ def run_profile(params: dict, *, progress: bool = False) -> dict:
                                        params["target_accuracy"], n_boot=params["n_boot"]))
         for unit, sweeps in (("time", by_time), ("epochs", by_epochs))}
     dataset = TensorDataset(split.x_train, split.y_train)
-    c, h, w = split.image_shape
-
-    def mlp(width: int) -> DigitsMLP:
-        return DigitsMLP(width, n_classes=split.n_classes, in_features=c * h * w)
-
-    bottleneck = bottleneck_experiment(lambda: mlp(256), dataset,
+    bottleneck = bottleneck_experiment(lambda: DigitsMLP.for_split(split, 256), dataset,
                                        delay_s=params["pipeline_delay_ms"] / 1000,
                                        batches=params["pipeline_batches"],
                                        repeats=params["pipeline_repeats"], device=device)
-    amdahl = amdahl_experiment(lambda: mlp(params["amdahl_wide"]),
-                               lambda: mlp(params["amdahl_wide"] // 4), dataset,
+    amdahl = amdahl_experiment(lambda: DigitsMLP.for_split(split, params["amdahl_wide"]),
+                               lambda: DigitsMLP.for_split(split, params["amdahl_wide"] // 4),
+                               dataset,
                                batches=params["amdahl_batches"],
                                repeats=params["pipeline_repeats"], device=device)
     kernels = sparse_vs_narrow(params["timing_width"], params["timing_batch"], device=device,

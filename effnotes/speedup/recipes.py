@@ -39,6 +39,13 @@ class DigitsMLP(nn.Module):
         layers.append(nn.Linear(fan_in, n_classes))
         self.net = nn.Sequential(*layers)
 
+    @classmethod
+    def for_split(cls, split: DigitsSplit, width: int = 128, depth: int = 2) -> "DigitsMLP":
+        """The MLP sized for ``split``'s images and classes (for the digits: ``cls(width,
+        depth)``, the same layers and initialisation)."""
+        c, h, w = split.image_shape
+        return cls(width, depth, split.n_classes, in_features=c * h * w)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
@@ -61,8 +68,7 @@ class Recipe:
         """The recipe's MLP, sized for ``split``'s images and classes (the digits if None)."""
         if split is None:
             return DigitsMLP(self.width, self.depth)
-        c, h, w = split.image_shape
-        return DigitsMLP(self.width, self.depth, split.n_classes, in_features=c * h * w)
+        return DigitsMLP.for_split(split, self.width, self.depth)
 
 
 #: The chapter's two recipes, on the same 256-wide MLP with the same data order and code path.

@@ -30,8 +30,15 @@ CHAPTER = "unit_scaling"
 
 
 def load_data(params: dict) -> ByteSplit:
-    """The byte corpus, truncated to ``params["corpus_bytes"]`` (``None``: all of it)."""
-    return split_bytes(byte_tokens(max_bytes=params["corpus_bytes"]), val_fraction=0.1)
+    """The byte corpus, truncated to ``params["corpus_bytes"]`` (``None``: all of it): the
+    Python prose, or the reader's text file or folder named by ``params["data_path"]``
+    (:func:`effnotes.data.text.load_text_data`)."""
+    from effnotes.data.paths import resolve_data
+    from effnotes.data.text import load_text_data
+
+    path = resolve_data(CHAPTER, params.get("data_path"))
+    corpus = load_text_data(path) if path is not None else None
+    return split_bytes(byte_tokens(corpus, max_bytes=params["corpus_bytes"]), val_fraction=0.1)
 
 
 def depth_analysis(params: dict, data: ByteSplit) -> dict:
