@@ -22,7 +22,7 @@ from effnotes.mil.baselines import (fit_baseline, hrv_features, mean_beat_featur
 from effnotes.mil.beats import BankConfig, importable, load_beat_bank
 from effnotes.data.paths import resolve_data
 from effnotes.mil.cohort import Cohort, CohortConfig, make_cohort
-from effnotes.mil.records import RecordsCohort, records_bank, records_cohort
+from effnotes.mil.records import RecordsCohort, records_bank, records_cohort, repetition_summary
 from effnotes.mil.metrics import auc, cox_top_quartile, instance_auc, top_quartile_risk_ratio
 from effnotes.mil.models import AttentionMIL, InstanceMIL, TrainConfig
 from effnotes.mil.pooling import pool
@@ -239,3 +239,18 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def bag_repetition_table(params: dict) -> pd.DataFrame:
+    """How much the profile's bags repeat beats, at every bag size it uses (``n_beats`` and
+    ``sensitivity_beats``): :func:`~effnotes.mil.records.repetition_summary` of the bank the
+    synthetic cohort wraps around. A reader's records (``data_path``) are cut into bags that
+    never repeat a beat, so there every count is zero."""
+    sizes = sorted({int(params["n_beats"]), *map(int, params["sensitivity_beats"])})
+    if params.get("data_path") is not None:
+        path = resolve_data(CHAPTER, params["data_path"])
+        bank, _, _ = records_bank(path, path / PATIENT_TABLE)
+        table = repetition_summary(bank, sizes)
+        return table.assign(records_repeating=0, mean_repeated_share=0.0, max_uses=1)
+    bank = load_beat_bank(BankConfig(), path=params.get("bank_path"))
+    return repetition_summary(bank, sizes)
