@@ -112,3 +112,23 @@ def test_patient_table_bad_inputs_name_the_problem(records, tmp_path):
     with pytest.raises(ValueError, match="p2"):
         records_bank(folder, good, cache=cache)
     assert not cache.exists() or not list(cache.iterdir())
+
+
+def test_mil_experiment_builds_the_cohort_from_data_path(records, tmp_path, monkeypatch):
+    from effnotes.chapters import get_chapter
+    from effnotes.data.paths import DATA_ENV
+    from effnotes.mil.experiment import bag_repetition_table, build_cohort
+
+    folder, table = records
+    (folder / "patients.csv").write_text(table.read_text())
+    monkeypatch.setenv(DATA_ENV, str(tmp_path))
+    monkeypatch.setenv("EFFNOTES_CACHE", str(tmp_path / "cache"))
+    params = get_chapter("mil_ecg").parameters("smoke") | {"data_path": "wfdb", "n_beats": 20,
+                                                          "sensitivity_beats": [10, 20]}
+    cohort = build_cohort(params)
+    assert cohort.beats.shape == (3, 20, 128) and cohort.labels.tolist() == [0, 1, 1]
+    assert np.isnan(cohort.witness_fraction).all() and not cohort.witness.any()
+    assert (bag_repetition_table(params)["records_repeating"] == 0).all()
+    (folder / "patients.csv").unlink()
+    with pytest.raises(FileNotFoundError, match="no patient table at .*patients.csv"):
+        build_cohort(params)

@@ -145,3 +145,27 @@ def test_resolve_data_explains_paths(monkeypatch, tmp_path):
         resolve_data("pruning", 3)
     with pytest.raises(KeyError, match="no data layout for chapter"):
         resolve_data("nochapter", "x")
+
+
+def test_split_sized_models_are_the_default_models_on_the_digits():
+    """With the digits, the split-sized constructors build the very models (and initial
+    weights) the chapters built before, so default results cannot move."""
+    from effnotes.cyclic.runs import METHODS
+    from effnotes.pruning.experiment import model_factory
+    from effnotes.speedup.recipes import DigitsMLP
+
+    split = load_images(None, "pruning")
+
+    def same(make_old, make_new):
+        torch.manual_seed(0)
+        old = make_old().state_dict()
+        torch.manual_seed(0)
+        new = make_new().state_dict()
+        assert old.keys() == new.keys()
+        assert all(torch.equal(old[k], new[k]) for k in old)
+
+    same(lambda: DigitsMLP(256), lambda: DigitsMLP.for_split(split, 256))
+    same(lambda: RECIPES["baseline"].build_model(), lambda: RECIPES["baseline"].build_model(split))
+    same(lambda: METHODS["blurpool"].build_model(16), lambda: METHODS["blurpool"].build_model(16, split))
+    params = {"channels": 16, "hidden": 64}
+    same(model_factory(params), model_factory(params, split))

@@ -107,3 +107,17 @@ def test_masking_runs_on_a_user_corpus_with_and_without_labels(tmp_path, monkeyp
     result = run_profile(params, data=labelled)
     assert "probe_skipped" not in result
     assert result["runs"]["probe_accuracy"].between(0, 1).all()
+
+
+def test_unit_scaling_reads_bytes_from_data_path(tmp_path, monkeypatch):
+    from effnotes.chapters import get_chapter
+    from effnotes.unit_scaling.experiment import load_data
+
+    _folder(tmp_path / "t", n=3, words=50)
+    params = get_chapter("unit_scaling").parameters("smoke") | {"data_path": str(tmp_path / "t"),
+                                                               "corpus_bytes": None}
+    data = load_data(params)
+    total = len(load_text_data(tmp_path / "t").text.encode())
+    assert len(data.train) + len(data.val) == total
+    with pytest.raises(FileNotFoundError, match="no data at .*absent"):
+        load_data(params | {"data_path": str(tmp_path / "absent")})

@@ -57,3 +57,12 @@ def test_archive_bad_inputs_name_the_path(tmp_path):
         load_ucr("Half", "test", root=tmp_path)
     with pytest.raises(ValueError, match="unknown UCR set 'Half'"):
         load_ucr("Half", "test")
+
+
+def test_ucr_selection_keeps_bundled_names_by_default_and_filters_an_archive(tmp_path):
+    from effnotes.data.ucr import ucr_selection
+
+    assert ucr_selection(None, ["GunPoint"]) == (["GunPoint"], None, None)
+    _archive(tmp_path)
+    names, root, table = ucr_selection(str(tmp_path), ["GunPoint"])
+    assert names == ["Big"] and root == tmp_path and table["kept"].tolist() == [True, False]
