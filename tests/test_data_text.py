@@ -121,3 +121,18 @@ def test_unit_scaling_reads_bytes_from_data_path(tmp_path, monkeypatch):
     assert len(data.train) + len(data.val) == total
     with pytest.raises(FileNotFoundError, match="no data at .*absent"):
         load_data(params | {"data_path": str(tmp_path / "absent")})
+
+
+def test_corpus_cli_takes_an_input(tmp_path, capsys):
+    pytest.importorskip("tokenizers")
+    from effnotes.masking.corpus import load_corpus, main
+
+    _folder(tmp_path / "t", n=6, words=30)
+    assert main(["--input", str(tmp_path / "t"), "--vocab-size", "64",
+                 "--out", str(tmp_path / "c.npz")]) == 0
+    corpus = load_corpus(tmp_path / "c.npz")
+    assert corpus.sources[0] == "doc00.txt" and len(corpus) == 6
+    with pytest.raises(SystemExit):
+        main(["--input", str(tmp_path / "none"), "--out", str(tmp_path / "d.npz")])
+    assert "--input: no text file or folder at" in capsys.readouterr().err
+    assert not (tmp_path / "d.npz").exists()

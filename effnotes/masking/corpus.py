@@ -194,11 +194,23 @@ def corpus_for(vocab_size: int, path: str | Path | None = None) -> TokenizedCorp
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m effnotes.masking.corpus",
-                                     description="Tokenise Python's prose and save it as .npz.")
+                                     description="Tokenise Python's prose (or a text file or "
+                                                 "folder given with --input) and save it as .npz.")
     parser.add_argument("--vocab-size", type=int, default=2048)
+    parser.add_argument("--input", default=None,
+                        help="a UTF-8 text file (one document per paragraph) or a folder of .txt "
+                             "files (one document each); default: Python's prose")
     parser.add_argument("--out", required=True, help="the .npz file to write")
     args = parser.parse_args(argv)
-    corpus = prepare_corpus(vocab_size=args.vocab_size)
+    text = None
+    if args.input is not None:
+        from effnotes.data.text import load_text_data
+
+        try:
+            text = load_text_data(args.input)
+        except (OSError, ValueError) as error:
+            parser.error(f"--input: {error}")
+    corpus = prepare_corpus(text, vocab_size=args.vocab_size)
     path = save_corpus(corpus, args.out)
     print(f"wrote {path}: {len(corpus)} documents, {corpus.n_tokens} tokens, "
           f"vocabulary {corpus.vocab_size}")
