@@ -9,12 +9,23 @@ the notebook runs and writes ``results/<chapter>/<profile>.json`` with provenanc
 from __future__ import annotations
 
 import argparse
+import re
 import time
+from pathlib import Path
 from collections.abc import Callable
 
 from effnotes.chapters import PROFILES, get_chapter
 from effnotes.results import save_result
 from effnotes.runtime import choose_device
+
+
+def stored_name(profile: str, data_path: str) -> str:
+    """The stored result's name for a run on the reader's data: ``<profile>-<slug>``, the
+    slug the data folder's (or file's) name in lower case with other characters as ``-``, so
+    the result says which data made it and never replaces the bundled-data result."""
+    stem = Path(str(data_path).rstrip("/")).name.lower()
+    slug = re.sub(r"[^a-z0-9_]+", "-", stem).strip("-") or "data"
+    return f"{profile}-{slug}"
 
 
 def profile_main(chapter: str, run_profile: Callable[..., dict],
@@ -28,8 +39,18 @@ def profile_main(chapter: str, run_profile: Callable[..., dict],
     parser.add_argument("--profile", choices=PROFILES, default="gpu")
     parser.add_argument("--store", action="store_true",
                         help=f"write results/{chapter}/<profile>.json")
+    parser.add_argument("--data-path", default=None,
+                        help="the reader's own data for this chapter (absolute, or relative to "
+                             "$EFFNOTES_DATA); a stored result is then named "
+                             "<profile>-<data folder name>.json, never <profile>.json")
     args = parser.parse_args(argv)
     params = get_chapter(chapter).parameters(args.profile)
+    name = args.profile
+    if args.data_path is not None:
+        if "data_path" not in params:
+            parser.error(f"--data-path: chapter {chapter} takes no data_path parameter")
+        params["data_path"] = args.data_path
+        name = stored_name(args.profile, args.data_path)
     start = time.perf_counter()
     data = run_profile(params, progress=True)
     wall = time.perf_counter() - start
@@ -38,7 +59,7 @@ def profile_main(chapter: str, run_profile: Callable[..., dict],
     print(f"{chapter} at profile {args.profile}: {wall:.1f} s")
     if args.store:
         device = choose_device(params["device"]) if "device" in params else None
-        path = save_result(chapter, args.profile, data, profile=args.profile, parameters=params,
+        path = save_result(chapter, name, data, profile=args.profile, parameters=params,
                            wall_time_s=wall,
                            device=device if device is not None and device.type == "cuda" else None)
         print(f"stored {path}")

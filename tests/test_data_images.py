@@ -169,3 +169,13 @@ def test_split_sized_models_are_the_default_models_on_the_digits():
     same(lambda: METHODS["blurpool"].build_model(16), lambda: METHODS["blurpool"].build_model(16, split))
     params = {"channels": 16, "hidden": 64}
     same(model_factory(params), model_factory(params, split))
+
+
+def test_profile_runner_labels_a_run_on_the_readers_data(tmp_path):
+    from effnotes.profile_runner import stored_name
+    from effnotes.pruning.experiment import main
+
+    assert stored_name("gpu", "/data/cifar-10-batches-bin/") == "gpu-cifar-10-batches-bin"
+    assert stored_name("ci", "My Photos") == "ci-my-photos"
+    with pytest.raises(FileNotFoundError, match="no data at .*absent"):
+        main(["--profile", "smoke", "--data-path", str(tmp_path / "absent")])

@@ -29,7 +29,8 @@ class DigitsMLP(nn.Module):
                  in_features: int = 64) -> None:
         super().__init__()
         if width < 1 or depth < 1 or in_features < 1:
-            raise ValueError(f"width, depth and in_features must be positive, got width={width}, "
+            raise ValueError(f"width and depth (and in_features) must be positive, got "
+                             f"width={width}, "
                              f"depth={depth}, in_features={in_features}")
         layers: list[nn.Module] = [nn.Flatten()]
         fan_in = in_features
