@@ -84,7 +84,7 @@ def smoke_params():
     from effnotes.chapters import get_chapter
 
     params = get_chapter("masking_schedules").parameters("smoke")
-    return params | {"seeds": 1, "steps": 6, "eval_every": 3, "n_eval": 8, "vocab_size": 128}
+    return params | {"seeds": 2, "steps": 6, "eval_every": 3, "n_eval": 8, "vocab_size": 128}
 
 
 def test_masking_runs_on_a_user_corpus_with_and_without_labels(tmp_path, monkeypatch, smoke_params):
@@ -100,6 +100,10 @@ def test_masking_runs_on_a_user_corpus_with_and_without_labels(tmp_path, monkeyp
     result = run_profile(params, data=unlabelled)
     assert "probe is skipped" in result["probe_skipped"]
     assert result["runs"]["probe_accuracy"].isna().all()
+    from effnotes.masking.experiment import analyse
+
+    analysis = analyse(result, n_boot=200)
+    assert analysis["probe_beats_majority"] is None and analysis["probes"].empty
     (tmp_path / "text" / "labels.csv").write_text(
         "document,label\n" + "".join(f"{n},{t}\n" for n, t in names))
     labelled = prepare_data(params)

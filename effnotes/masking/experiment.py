@@ -176,7 +176,8 @@ def analyse(result: dict, *, n_boot: int = 2000, min_speedup: float = 1.1) -> di
     - ``verdict``: :func:`~effnotes.masking.analysis.verdict`'s dict;
     - ``rate_gap``: the largest |share of tokens that were targets − scheduled mean rate|;
     - ``beats_unigram``: every run's final loss is below the unigram loss;
-    - ``probe_beats_majority``: every run's probe beats the majority class;
+    - ``probe_beats_majority``: every run's probe beats the majority class (None when the
+      probe was skipped: a reader's corpus without labels; ``probes`` is then empty);
     - ``probe_separated``: arms whose paired probe difference from constant 15% has a 95%
       interval excluding 0;
     - ``probe_above_untrained``: arms whose probe interval lies above the untrained mean;
@@ -189,14 +190,18 @@ def analyse(result: dict, *, n_boot: int = 2000, min_speedup: float = 1.1) -> di
     speedups = {arm: schedule_speedup(curves, BASELINE, arm, n_boot=n_boot)
                 for arm in arms if arm != BASELINE}
     losses = arm_summary(runs, "final_loss", BASELINE)
-    probes = arm_summary(runs, "probe_accuracy", BASELINE)
+    # a reader's corpus without labels has no probe (result["probe_skipped"] says why)
+    probing = not runs["probe_accuracy"].isna().all()
+    probes = (arm_summary(runs, "probe_accuracy", BASELINE) if probing
+              else pd.DataFrame(columns=losses.columns))
     wide = runs.pivot_table(index="seed", columns="arm", values="final_loss")
-    wide_probe = runs.pivot_table(index="seed", columns="arm", values="probe_accuracy")
+    wide_probe = (runs.pivot_table(index="seed", columns="arm", values="probe_accuracy")
+                  if probing else None)
     direction = mean_interval(wide[DECREASING] - wide[INCREASING])
     untrained = as_frame(result["untrained"])["probe_accuracy"]
-    untrained_probe = (mean_interval(untrained) if len(untrained) > 1 else
-                       (float(untrained.mean()),) * 3)
-    others = probes.drop(index=BASELINE)
+    untrained_probe = ((mean_interval(untrained) if len(untrained) > 1 else
+                        (float(untrained.mean()),) * 3) if probing else (float("nan"),) * 3)
+    others = probes.drop(index=BASELINE) if probing else probes
     has_30 = MORE_TARGETS in wide.columns
     return {
         "speedups": speedups, "losses": losses, "probes": probes, "direction": direction,
@@ -204,8 +209,9 @@ def analyse(result: dict, *, n_boot: int = 2000, min_speedup: float = 1.1) -> di
         "verdict": verdict(speedups[DECREASING], direction, min_speedup=min_speedup),
         "rate_gap": float((runs["target_share"] - runs["scheduled_rate"]).abs().max()),
         "beats_unigram": bool((runs["final_loss"] < result["unigram_loss"]).all()),
-        "probe_beats_majority": bool((runs["probe_accuracy"]
-                                      > result["majority_accuracy"]).all()),
+        "probe_beats_majority": (bool((runs["probe_accuracy"]
+                                       > result["majority_accuracy"]).all())
+                                 if probing else None),
         "probe_separated": [a for a, r in others.iterrows()
                             if r["diff_low"] > 0 or r["diff_high"] < 0],
         "probe_above_untrained": [a for a, r in probes.iterrows()
@@ -214,7 +220,7 @@ def analyse(result: dict, *, n_boot: int = 2000, min_speedup: float = 1.1) -> di
                                         if has_30 else None),
         "probe_decreasing_minus_constant30": (
             mean_interval(wide_probe[DECREASING] - wide_probe[MORE_TARGETS])
-            if has_30 else None),
+            if has_30 and probing else None),
     }
 
 
