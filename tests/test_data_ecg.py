@@ -132,3 +132,24 @@ def test_mil_experiment_builds_the_cohort_from_data_path(records, tmp_path, monk
     (folder / "patients.csv").unlink()
     with pytest.raises(FileNotFoundError, match="no patient table at .*patients.csv"):
         build_cohort(params)
+
+
+def test_mil_experiment_runs_end_to_end_on_user_records(tmp_path, monkeypatch):
+    from effnotes.chapters import get_chapter
+    from effnotes.mil.experiment import analyse, run_profile
+
+    names = [f"r{i}" for i in range(8)]
+    _write_records(tmp_path / "ecg", names, seconds=25)
+    _table(tmp_path / "ecg" / "patients.csv",
+           [(n, i % 2, 0.5 + 0.05 * i, (i // 2) % 2) for i, n in enumerate(names)])
+    monkeypatch.setenv("EFFNOTES_CACHE", str(tmp_path / "cache"))
+    params = get_chapter("mil_ecg").parameters("smoke") | {
+        "data_path": str(tmp_path / "ecg"), "n_beats": 16, "attention": False,
+        "archs": ["dense"], "baselines": ["mean_beat"]}
+    result = run_profile(params)
+    assert result["records"] == {"n_patients": 8, "dropped": []}
+    assert result["instance"]["witness_auc"].isna().all()  # real records: witnesses unknown
+    assert result["sensitivity"].empty
+    analysis = analyse(result)  # the Cox fit reads the table's time and event
+    assert list(analysis["cox"]["seed"]) == [0]
+    assert "dense/top20" in analysis["aucs"].index.get_level_values("method")
