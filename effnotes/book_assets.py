@@ -4,7 +4,7 @@ outside the build: MathJax (typesets the maths), RequireJS and the Jupyter widge
 
 Each is a pinned npm package, fetched once with ``npm pack`` into a cache folder, checked
 against its pinned sha512 integrity, and copied (only the files the pages use, with the
-package's licence) into the staged book's ``_static/vendor/`` when the book is built. Nothing is
+package's licence) into the staged book when it is built, to land in ``_static/vendor/``. Nothing is
 fetched while a chapter runs; a cached tarball with the right integrity is never fetched again.
 """
 
@@ -21,7 +21,11 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-VENDOR_DIR = "vendor"  # under _static
+VENDOR_DIR = "vendor"  # under _static in the built HTML
+# The staged book's folder that Sphinx copies into _static (html_static_path in _config.yml).
+# Not _static itself: Jupyter Book adds every .js file under a _static source folder to every
+# page, which would load all of MathJax's components on each one.
+STAGE_FOLDER = "_vendor"
 
 
 class AssetError(RuntimeError):
@@ -78,7 +82,20 @@ ASSETS: tuple[NpmAsset, ...] = (
 # Paths (relative to _static) that _config.yml points Sphinx and myst-nb at.
 MATHJAX_PATH = f"{VENDOR_DIR}/mathjax/es5/tex-mml-chtml.js"
 REQUIREJS_PATH = f"{VENDOR_DIR}/requirejs/require.js"
+REQUIREJS_PATHS_PATH = f"{VENDOR_DIR}/requirejs-paths.js"
 WIDGETS_PATH = f"{VENDOR_DIR}/html-manager/dist/embed-amd.js"
+
+# Loaded between require.js and embed-amd.js. The widgets manager finds its font files from
+# the URL that RequireJS gives its module, which by default is the page's own folder; this
+# maps the module to the vendored copy, so its fonts load from beside it.
+REQUIREJS_PATHS_JS = """\
+// Written by effnotes/book_assets.py: RequireJS finds the vendored widgets manager here.
+(function () {
+  var here = document.currentScript.src;
+  var vendor = here.slice(0, here.lastIndexOf("/") + 1);
+  require.config({paths: {"@jupyter-widgets/html-manager": vendor + "html-manager"}});
+})();
+"""
 
 
 def default_cache_dir(book_root: Path) -> Path:
@@ -177,4 +194,12 @@ def install_book_assets(static_dir: Path, cache_dir: Path,
     written = []
     for asset in assets:
         written += install_asset(fetch_asset(asset, cache_dir), asset, static_dir)
-    return written
+    return written + [write_requirejs_paths(static_dir)]
+
+
+def write_requirejs_paths(static_dir: Path) -> Path:
+    """Write the small RequireJS configuration that points at the vendored widgets manager."""
+    target = static_dir / REQUIREJS_PATHS_PATH
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(REQUIREJS_PATHS_JS, encoding="utf-8")
+    return target

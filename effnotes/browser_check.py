@@ -12,7 +12,8 @@ For every page it checks that
   in a static page (``interactive_output`` needs a live kernel) is reported as a known gap;
   if such a widget starts responding, the entry is stale and that is a failure;
 - no JavaScript error was logged and no request failed;
-- no element is wider than the content column, and no block needs a horizontal scroll bar;
+- no element is wider than the content column; a block that the reader must scroll sideways
+  (a wide table or code output in its scroll box) is reported as a gap, not a failure;
 - every internal link (and its ``#fragment``) resolves to a built page;
 - no request went to a host other than 127.0.0.1 (such requests are blocked and reported).
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import shutil
 import sys
 import threading
@@ -119,6 +121,7 @@ async () => {
 
   // layout: nothing wider than the content column, nothing that needs a horizontal scroll
   const column = root.getBoundingClientRect();
+  const scrolling = [];
   const scrolls = (el) => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
   for (const el of root.querySelectorAll('*')) {
     if (el.closest('mjx-container, mjx-assistive-mml, script, style')) continue;
@@ -129,41 +132,48 @@ async () => {
     if (!inScroller && box.right > column.right + 2)
       add(el, 'wider than the content column (' + Math.round(box.right - column.left) + ' px of ' + Math.round(column.width) + ')');
     if (scrolls(el) && el.scrollWidth > el.clientWidth + 2 && !el.closest('.highlight'))
-      add(el, 'needs a horizontal scroll bar (' + el.scrollWidth + ' px of content in ' + el.clientWidth + ')');
+      scrolling.push({element: describe(el), message: 'needs a horizontal scroll bar (' + el.scrollWidth + ' px of content in ' + el.clientWidth + ')'});
   }
 
   // links, resolved by the caller
   const links = [...document.querySelectorAll('a[href]')].map((a) => ({href: a.href, element: describe(a)}));
-  return {problems, links, views: views.length};
+  return {problems, scrolling, links, views: views.length};
 }
 """
 
+CONTROL_SELECTOR = '.noUi-handle, select, .widget-toggle-buttons, input[type="checkbox"]'
+# For each rendered widget: the first control that can take another value, and its kind.
 CONTROLS_JS = r"""
-() => {
-  const areas = [...document.querySelectorAll('.widget-subarea')];
-  return areas.map((area) => {
-    const control = area.querySelector('.noUi-handle, select, .widget-toggle-button, input[type="checkbox"]');
-    return control ? control.classList.contains('noUi-handle') ? 'slider'
-                   : control.tagName === 'SELECT' ? 'select'
-                   : control.tagName === 'INPUT' ? 'checkbox' : 'toggle' : null;
-  });
-}
+(selector) => [...document.querySelectorAll('.widget-subarea')].map((area) => {
+  const controls = [...area.querySelectorAll(selector)];
+  for (let i = 0; i < controls.length; i++) {
+    const c = controls[i];
+    if (c.classList.contains('noUi-handle')) {
+      if (c.getAttribute('aria-valuemin') !== c.getAttribute('aria-valuemax')) return {kind: 'slider', which: i};
+    } else if (c.tagName === 'SELECT') {
+      if (c.options.length > 1) return {kind: 'select', which: i};
+    } else if (c.tagName === 'INPUT') {
+      return {kind: 'checkbox', which: i};
+    } else if (c.querySelectorAll('button').length > 1) {
+      return {kind: 'toggle', which: i};
+    }
+  }
+  return null;
+})
 """
 
+# The control's own state, and everything in the widget that is not a control (its outputs).
 SNAPSHOT_JS = r"""
-(index) => {
+([index, which, selector]) => {
   const area = document.querySelectorAll('.widget-subarea')[index];
-  const control = area.querySelector('.noUi-handle, select, .widget-toggle-button, input[type="checkbox"]');
-  const widget = control.closest('.widget-slider, .widget-dropdown, .widget-select, .widget-toggle-buttons, .widget-checkbox, .jupyter-widgets') || control;
-  const own = widget.querySelector('.widget-readout');
-  const state = [control.getAttribute('aria-valuenow'), control.value, own && own.textContent,
+  const control = area.querySelectorAll(selector)[which];
+  const widget = control.closest('.widget-slider, .widget-dropdown, .widget-select, .widget-toggle-buttons, .widget-checkbox') || control;
+  const readout = widget.querySelector('.widget-readout');
+  const state = [control.getAttribute('aria-valuenow'), control.value, readout && readout.textContent,
                  [...widget.querySelectorAll('.mod-active')].map((b) => b.textContent).join()].join('|');
-  const copy = area.cloneNode(true);
-  const marked = area.querySelectorAll('.widget-slider, .widget-dropdown, .widget-select, .widget-toggle-buttons, .widget-checkbox, .widget-readout, .widget-label');
-  // compare the rest of the widget: everything that is not a control
-  const rest = [...area.querySelectorAll('.widget-output, .widget-image, .widget-html, .widget-stack, .lm-StackedPanel, img')]
+  const rest = [...area.querySelectorAll('.widget-output, .widget-image, .widget-html, .widget-stack, img')]
     .map((el) => el.outerHTML + (el.checkVisibility ? el.checkVisibility() : '')).join('\n');
-  return {state, rest, marked: marked.length, copied: copy.children.length};
+  return {state, rest};
 }
 """
 
@@ -199,11 +209,30 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A browser that drops a connection (a blocked or cancelled load) is no error."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
+REDIRECT = re.compile(r'<meta\s+http-equiv="refresh"\s+content="\d+;\s*url=([^"]+)"', re.IGNORECASE)
+
+
+def redirect_target(path: Path) -> str | None:
+    """The target of a page that is only a ``<meta http-equiv="refresh">`` redirect, or None."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    match = REDIRECT.search(text)
+    return match.group(1) if match and len(text) < 2000 else None
+
+
 @contextmanager
 def serve(html_dir: Path) -> Iterator[str]:
     """Serve ``html_dir`` on 127.0.0.1 (a free port) while the block runs; yields its base URL."""
     handler = functools.partial(_Quiet, directory=str(html_dir))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -254,42 +283,40 @@ def link_problem(href: str, base: str, html_dir: Path) -> str | None:
     return None
 
 
-def _change_control(page, index: int, kind: str) -> None:
-    area = page.locator(".widget-subarea").nth(index)
+def _change_control(page, index: int, kind: str, which: int) -> None:
+    control = page.locator(".widget-subarea").nth(index).locator(CONTROL_SELECTOR).nth(which)
     if kind == "slider":
-        handle = area.locator(".noUi-handle").first
-        handle.focus()
-        page.keyboard.press("ArrowRight")
-        page.keyboard.press("ArrowRight")
+        at_end = control.get_attribute("aria-valuenow") == control.get_attribute("aria-valuemax")
+        control.focus()
+        page.keyboard.press("ArrowLeft" if at_end else "ArrowRight")
     elif kind == "select":
-        select = area.locator("select").first
-        options = select.locator("option").all_text_contents()
-        current = select.evaluate("s => s.selectedIndex")
-        select.select_option(index=(current + 1) % max(len(options), 1))
+        count = control.evaluate("s => s.options.length")
+        current = control.evaluate("s => s.selectedIndex")
+        control.select_option(index=(max(current, 0) + 1) % count)
     elif kind == "checkbox":
-        area.locator('input[type="checkbox"]').first.click()
+        control.click()
     else:
-        buttons = area.locator(".widget-toggle-button")
-        target = 1 if buttons.count() > 1 else 0
-        buttons.nth(target).click()
+        buttons = control.locator("button")
+        buttons.nth(1 if "mod-active" in (buttons.nth(0).get_attribute("class") or "") else 0).click()
 
 
 def check_widgets(page, name: str, report: Report) -> None:
     """Change the first control of every rendered widget once; record whether it took the
     change and whether the rest of the widget responded."""
-    kinds = page.evaluate(CONTROLS_JS)
-    for index, kind in enumerate(kinds):
-        if kind is None:
+    found = page.evaluate(CONTROLS_JS, CONTROL_SELECTOR)
+    for index, control in enumerate(found):
+        if control is None:
             continue
-        element = f"widget {index} ({kind})"
-        before = page.evaluate(SNAPSHOT_JS, index)
+        kind, which = control["kind"], control["which"]
+        element = f"widget {index} ({kind} {which})"
+        before = page.evaluate(SNAPSHOT_JS, [index, which, CONTROL_SELECTOR])
         try:
-            _change_control(page, index, kind)
+            _change_control(page, index, kind, which)
         except Exception as error:  # a control that cannot be operated is a problem to report
             report.problems.append(Problem(name, element, f"control could not be changed: {error}"))
             continue
         page.wait_for_timeout(SETTLE_MS)
-        after = page.evaluate(SNAPSHOT_JS, index)
+        after = page.evaluate(SNAPSHOT_JS, [index, which, CONTROL_SELECTOR])
         if after["state"] == before["state"]:
             report.problems.append(Problem(name, element, "control did not take the change"))
             continue
@@ -324,6 +351,12 @@ def check_book(html_dir: Path, *, browser: str = DEFAULT_BROWSER,
                                               args=list(CHROMIUM_FLAGS))
         context = chromium.new_context(viewport={"width": 1280, "height": 900})
         for name in report.pages:
+            target = redirect_target(html_dir / name)
+            if target is not None:  # e.g. the root index.html: check where it leads, not it
+                why = link_problem(base + str(Path(name).parent / target).removeprefix("./"), base, html_dir)
+                if why:
+                    report.problems.append(Problem(name, "meta refresh", why))
+                continue
             page = context.new_page()
             seen: list[Problem] = []
 
@@ -348,6 +381,7 @@ def check_book(html_dir: Path, *, browser: str = DEFAULT_BROWSER,
             found = page.evaluate(PAGE_CHECKS_JS)
             report.widgets += found["views"]
             seen += [Problem(name, p["element"], p["message"]) for p in found["problems"]]
+            report.gaps += [Problem(name, p["element"], p["message"]) for p in found["scrolling"]]
             for link in found["links"]:
                 why = link_problem(link["href"], base, html_dir)
                 if why:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import nbformat
 
-from effnotes.book_assets import (ASSETS, AssetError, NpmAsset, default_cache_dir, fetch_asset,
-                                  install_asset)
+from effnotes.book_assets import (ASSETS, STAGE_FOLDER, AssetError, NpmAsset, default_cache_dir,
+                                  fetch_asset, install_asset, write_requirejs_paths)
 from effnotes.chapters import Chapter, chapters, check_profile
 from effnotes.execution import (ChapterRun, execute_chapter, format_runs, read_status,
                                 record_status)
@@ -159,7 +159,8 @@ def build_book(book_root: Path, *, profile: str = "ci", reuse: bool = True,
         return 1
     stage = stage_book(book_root, runs, build_dir / "stage")
     for tarball, asset in tarballs:
-        install_asset(tarball, asset, stage / "_static")
+        install_asset(tarball, asset, stage / STAGE_FOLDER)
+    write_requirejs_paths(stage / STAGE_FOLDER)
     code = run_jupyter_book(stage, book_root)
     if code == 0:
         print(f"built {build_dir / 'html' / 'index.html'}")

@@ -30,7 +30,9 @@ def fake_package(tmp_path, files):
 def test_config_points_at_the_vendored_files(repo_root):
     config = yaml.safe_load((repo_root / "_config.yml").read_text())["sphinx"]["config"]
     assert config["mathjax_path"] == MATHJAX_PATH
-    assert list(config["nb_ipywidgets_js"]) == [REQUIREJS_PATH, WIDGETS_PATH]
+    assert config["html_static_path"] == [book_assets.STAGE_FOLDER]
+    assert list(config["nb_ipywidgets_js"]) == [REQUIREJS_PATH, book_assets.REQUIREJS_PATHS_PATH,
+                                                WIDGETS_PATH]
     by_folder = {asset.folder: asset for asset in ASSETS}
     for path in (MATHJAX_PATH, REQUIREJS_PATH, WIDGETS_PATH):  # each is a pinned file
         _, folder, relative = path.split("/", 2)
