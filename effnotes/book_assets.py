@@ -48,10 +48,12 @@ class NpmAsset:
 
     @property
     def spec(self) -> str:
+        """``name@version``, as ``npm pack`` takes it."""
         return f"{self.name}@{self.version}"
 
     @property
     def tarball_name(self) -> str:
+        """The file name ``npm pack`` gives the tarball (scope folded into the name)."""
         return f"{self.name.lstrip('@').replace('/', '-')}-{self.version}.tgz"
 
 

@@ -201,6 +201,7 @@ class Report:
 
     @property
     def ok(self) -> bool:
+        """True when nothing failed (known gaps do not fail the check)."""
         return not self.problems
 
 
@@ -398,6 +399,7 @@ def check_book(html_dir: Path, *, browser: str = DEFAULT_BROWSER,
 
 
 def format_report(report: Report) -> str:
+    """A summary line, then one line per problem and per known gap."""
     lines = [f"browser check: {len(report.pages)} page(s), {report.widgets} widget view(s), "
              f"{len(report.problems)} problem(s), {len(report.gaps)} known gap(s)"]
     lines += [f"PROBLEM {p}" for p in report.problems]

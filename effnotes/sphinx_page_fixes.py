@@ -33,5 +33,6 @@ def drop_repeated_scripts(app: Any, pagename: str, templatename: str, context: d
 
 
 def setup(app: Any) -> dict[str, Any]:
+    """Sphinx's entry point: connect the handler, late, after the extensions that add scripts."""
     app.connect("html-page-context", drop_repeated_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
