@@ -10,6 +10,8 @@ from pathlib import Path
 
 import nbformat
 
+from effnotes.book_assets import (ASSETS, STAGE_FOLDER, AssetError, NpmAsset, default_cache_dir,
+                                  fetch_asset, install_asset, write_requirejs_paths)
 from effnotes.chapters import Chapter, chapters, check_profile
 from effnotes.execution import (ChapterRun, execute_chapter, format_runs, read_status,
                                 record_status)
@@ -131,11 +133,24 @@ def run_jupyter_book(source: Path, output_root: Path) -> int:
     return subprocess.run(command, check=False).returncode
 
 
+def fetch_book_assets(book_root: Path) -> list[tuple[Path, NpmAsset]]:
+    """The verified tarballs of the book's vendored scripts (MathJax, RequireJS, the widgets
+    HTML manager), fetched with ``npm pack`` on first use; see :mod:`effnotes.book_assets`."""
+    cache_dir = default_cache_dir(book_root)
+    return [(fetch_asset(asset, cache_dir), asset) for asset in ASSETS]
+
+
 def build_book(book_root: Path, *, profile: str = "ci", reuse: bool = True,
                log_output: bool = False) -> int:
-    """Execute or reuse every chapter, then build ``_build/html``. Returns an exit code:
-    non-zero if any chapter failed (named with its failing cell) or Sphinx warned."""
+    """Fetch the book's offline scripts, execute or reuse every chapter, then build
+    ``_build/html``. Returns an exit code: non-zero if a script could not be fetched, any
+    chapter failed (named with its failing cell) or Sphinx warned."""
     build_dir = book_root / "_build"
+    try:
+        tarballs = fetch_book_assets(book_root)  # before hours of chapters, not after
+    except AssetError as error:
+        print(f"the book was not built: {error}", file=sys.stderr)
+        return 1
     runs = execute_for_book(book_root, build_dir / "executed", profile=profile, reuse=reuse,
                             log_output=log_output)
     print(format_runs(runs), flush=True)
@@ -143,6 +158,9 @@ def build_book(book_root: Path, *, profile: str = "ci", reuse: bool = True,
         print("the book was not built: a chapter failed", file=sys.stderr)
         return 1
     stage = stage_book(book_root, runs, build_dir / "stage")
+    for tarball, asset in tarballs:
+        install_asset(tarball, asset, stage / STAGE_FOLDER)
+    write_requirejs_paths(stage / STAGE_FOLDER)
     code = run_jupyter_book(stage, book_root)
     if code == 0:
         print(f"built {build_dir / 'html' / 'index.html'}")

@@ -72,6 +72,24 @@ def _build(args: argparse.Namespace) -> int:
         return 2
 
 
+def _browser_check(args: argparse.Namespace) -> int:
+    from effnotes.browser_check import check_book, format_report
+
+    html = Path(args.html) if args.html else None
+    if html is None:
+        root = _book_root(args)
+        if root is None:
+            return 2
+        html = root / "_build" / "html"
+    try:
+        report = check_book(html, browser=args.browser, pages=args.page)
+    except FileNotFoundError as error:
+        print(f"effnotes browser-check: {error}", file=sys.stderr)
+        return 2
+    print(format_report(report), flush=True)
+    return 0 if report.ok else 1
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="effnotes", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +111,14 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--root", help="the repository root (default: found from the working directory)")
     build.add_argument("--log-output", action="store_true", help="echo the notebooks' output")
     build.set_defaults(handler=_build)
+
+    check = commands.add_parser(
+        "browser-check", help="open every built page in headless Chromium and check what it shows")
+    check.add_argument("--html", help="the built book (default: ROOT/_build/html)")
+    check.add_argument("--root", help="the repository root (default: found from the working directory)")
+    check.add_argument("--browser", default="/usr/bin/chromium", help="the Chromium executable")
+    check.add_argument("--page", action="append", help="check only this page, e.g. book/speedup.html (repeatable)")
+    check.set_defaults(handler=_browser_check)
     return parser
 
 

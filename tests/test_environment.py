@@ -63,6 +63,8 @@ def test_readme_has_the_two_commands_ci_runs(repo_root):
     assert build.endswith("-m effnotes build") and '".[book]"' in build
     ci = (repo_root / ".ci" / "run").read_text()
     assert "readme_command test" in ci and "readme_command build" in ci
+    check = readme_command(repo_root, "browser-check")
+    assert check.endswith("-m effnotes browser-check") and "readme_command browser-check" in ci
 
 
 def test_readme_python_example_is_true(repo_root):

@@ -157,6 +157,7 @@ def test_stage_book_fills_the_status_page(tmp_path, registry):
 def test_build_stops_before_sphinx_when_a_chapter_fails(tmp_path, registry, monkeypatch):
     root = tmp_path / "repo"
     chapters.register(tiny_book(root, body="1 / 0"))
+    monkeypatch.setattr(build, "fetch_book_assets", lambda root: [])
     monkeypatch.setattr(build, "run_jupyter_book", lambda *a: pytest.fail("must not build"))
     assert build.build_book(root, profile="ci") == 1
 
