@@ -55,7 +55,7 @@ def choose_device(prefer: str = "auto") -> torch.device:
 def torch_threads(count: int) -> Iterator[None]:
     """Run the block with PyTorch's intra-op thread pool set to ``count`` threads, then
     restore the previous setting."""
-    if not isinstance(count, int) or count < 1:
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"count must be a positive integer, got {count!r}")
     previous = torch.get_num_threads()
     torch.set_num_threads(count)
@@ -65,9 +65,19 @@ def torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+def _as_device(name: str, device) -> torch.device:
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"{name} must be a torch.device or a device string, got "
+                        f"{type(device).__name__} {device!r}")
+    try:
+        return torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"{name} {device!r} is not a device torch knows: {error}") from error
+
+
 def synchronize(device: torch.device | str) -> None:
     """Wait for queued work on ``device`` to finish (a no-op on the CPU), for honest timing."""
-    device = torch.device(device)
+    device = _as_device("device", device)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -106,7 +116,7 @@ class Hardware:
 def describe_hardware(device: torch.device | str | None = None) -> Hardware:
     """Describe the machine; ``device`` names the accelerator to report (default: none if CPU)."""
     accelerator = "none"
-    if device is not None and torch.device(device).type == "cuda":
+    if device is not None and _as_device("device", device).type == "cuda":
         accelerator = torch.cuda.get_device_name(torch.device(device))
     return Hardware(
         cpu=_cpu_model(),

@@ -14,6 +14,8 @@ interval on :math:`S(q)`.
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +32,32 @@ def _as_1d_float(name: str, values) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return array
+
+
+def _as_2d_float(name: str, values) -> np.ndarray:
+    array = np.asarray(values)
+    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be real numbers, got dtype {array.dtype}")
+    return array.astype(float)
+
+
+def _finite_real(name: str, value) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return float(value)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_labels(label, cost_unit) -> None:
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a string, got {type(label).__name__}")
+    if not isinstance(cost_unit, str) or not cost_unit:
+        raise TypeError(f"cost_unit must be a non-empty string naming the unit, got {cost_unit!r}")
 
 
 def pareto_mask(cost, quality) -> np.ndarray:
@@ -63,6 +91,7 @@ class TradeoffCurve:
     cost_unit: str = "s"
 
     def __post_init__(self) -> None:
+        _check_labels(self.label, self.cost_unit)
         cost = _as_1d_float("cost", self.cost)
         quality = _as_1d_float("quality", self.quality)
         if cost.shape != quality.shape:
@@ -84,6 +113,9 @@ class TradeoffCurve:
         """Least cost to reach quality ``target``, interpolating quality linearly in log-cost
         between frontier points; ``inf`` if the curve never reaches it. If even the cheapest
         point reaches it, that point's cost is returned (no extrapolation below the data)."""
+        if isinstance(target, (bool, np.bool_)) or not isinstance(target, numbers.Real):
+            raise TypeError(f"target quality must be a real number, got "
+                            f"{type(target).__name__} {target!r}")
         if not np.isfinite(target):
             raise ValueError(f"target quality must be finite, got {target}")
         front = self.frontier()
@@ -107,6 +139,9 @@ class TradeoffCurve:
 
 def speedup_at(baseline: TradeoffCurve, method: TradeoffCurve, target: float) -> float:
     """:math:`S(q) = C_{base}(q) / C_{method}(q)`; NaN if either curve never reaches ``target``."""
+    for name, curve in (("baseline", baseline), ("method", method)):
+        if not isinstance(curve, TradeoffCurve):
+            raise TypeError(f"{name} must be a TradeoffCurve, got {type(curve).__name__}")
     if baseline.cost_unit != method.cost_unit:
         raise ValueError(f"cost units differ: {baseline.cost_unit!r} vs {method.cost_unit!r}")
     base_cost = baseline.cost_to_reach(target)
@@ -131,9 +166,12 @@ class SeedSweep:
     cost_unit: str = "s"
 
     def __post_init__(self) -> None:
+        _check_labels(self.label, self.cost_unit)
         budgets = _as_1d_float("budgets", self.budgets)
-        cost = np.asarray(self.cost, dtype=float)
-        quality = np.asarray(self.quality, dtype=float)
+        if budgets.size == 0:
+            raise ValueError("budgets is empty: a sweep needs at least one budget")
+        cost = _as_2d_float("cost", self.cost)
+        quality = _as_2d_float("quality", self.quality)
         expected = (cost.shape[0] if cost.ndim == 2 else -1, budgets.size)
         if cost.ndim != 2 or cost.shape != expected or quality.shape != cost.shape:
             raise ValueError(
@@ -143,6 +181,8 @@ class SeedSweep:
             raise ValueError("a sweep needs at least one seed")
         if not (np.all(np.isfinite(cost)) and np.all(np.isfinite(quality))):
             raise ValueError("cost and quality must be finite")
+        if np.any(cost <= 0):
+            raise ValueError("cost must be positive (it is interpolated in log-cost)")
         object.__setattr__(self, "budgets", budgets)
         object.__setattr__(self, "cost", cost)
         object.__setattr__(self, "quality", quality)
@@ -153,9 +193,21 @@ class SeedSweep:
 
     def mean_curve(self, seeds: np.ndarray | None = None) -> TradeoffCurve:
         """The curve of seed-averaged cost and quality at each budget (over ``seeds`` rows)."""
-        rows = slice(None) if seeds is None else np.asarray(seeds)
+        rows = slice(None) if seeds is None else self._seed_rows(seeds)
         return TradeoffCurve(self.cost[rows].mean(axis=0), self.quality[rows].mean(axis=0),
                              self.label, self.cost_unit)
+
+    def _seed_rows(self, seeds) -> np.ndarray:
+        rows = np.asarray(seeds)
+        if rows.ndim != 1 or rows.size == 0:
+            raise ValueError(f"seeds must be a non-empty 1-D array of row indices, got shape "
+                             f"{rows.shape}")
+        if not np.issubdtype(rows.dtype, np.integer):
+            raise TypeError(f"seeds must be integer row indices, got dtype {rows.dtype}")
+        if rows.min() < 0 or rows.max() >= self.n_seeds:
+            raise ValueError(f"seeds must be row indices in [0, {self.n_seeds}), got "
+                             f"{rows.min()}..{rows.max()}")
+        return rows
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, *, budget: str = "budget", seed: str = "seed",
@@ -163,9 +215,18 @@ class SeedSweep:
                    cost_unit: str = "s") -> SeedSweep:
         """Build from a tidy frame with one row per (seed, budget) run; every seed must
         have every budget."""
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
         missing = [c for c in (budget, seed, cost, quality) if c not in frame.columns]
         if missing:
             raise KeyError(f"frame lacks columns {missing}; it has {list(frame.columns)}")
+        if frame.empty:
+            raise ValueError("frame has no rows: a sweep needs at least one run")
+        for column in (budget, cost, quality):
+            if not pd.api.types.is_numeric_dtype(frame[column]) or \
+                    pd.api.types.is_bool_dtype(frame[column]):
+                raise TypeError(f"frame column {column!r} must be numeric, got dtype "
+                                f"{frame[column].dtype}")
         cost_table = frame.pivot_table(index=seed, columns=budget, values=cost, aggfunc="mean")
         quality_table = frame.pivot_table(index=seed, columns=budget, values=quality, aggfunc="mean")
         if cost_table.isna().any().any():
@@ -215,6 +276,15 @@ def bootstrap_speedup(baseline: SeedSweep, method: SeedSweep, target: float, *,
     Each resample draws seeds with replacement, independently for the two recipes, averages
     their runs budget by budget, and computes :func:`speedup_at` on the averaged curves.
     """
+    for name, sweep in (("baseline", baseline), ("method", method)):
+        if not isinstance(sweep, SeedSweep):
+            raise TypeError(f"{name} must be a SeedSweep, got {type(sweep).__name__}")
+    if not _is_int(n_boot):
+        raise TypeError(f"n_boot must be an integer, got {type(n_boot).__name__} {n_boot!r}")
+    if not _is_int(seed):
+        raise TypeError(f"seed must be an integer, got {type(seed).__name__} {seed!r}")
+    confidence = _finite_real("confidence", confidence)
+    target = _finite_real("target", target)
     if n_boot < 100:
         raise ValueError(f"n_boot must be at least 100 for a percentile interval, got {n_boot}")
     if not 0 < confidence < 1:
@@ -240,6 +310,9 @@ def bootstrap_speedup(baseline: SeedSweep, method: SeedSweep, target: float, *,
 def amdahl_speedup(fraction: float, factor: float) -> float:
     """Whole-step speedup when a ``fraction`` of the step time is made ``factor`` times faster:
     :math:`S = 1 / ((1 - p) + p / s)`."""
+    fraction = _finite_real("fraction", fraction)
+    if isinstance(factor, (bool, np.bool_)) or not isinstance(factor, numbers.Real):
+        raise TypeError(f"factor must be a real number, got {type(factor).__name__} {factor!r}")
     if not 0 <= fraction <= 1:
         raise ValueError(f"fraction must be in [0, 1], got {fraction}")
     if not factor > 0:

@@ -36,6 +36,18 @@ SCHEDULES = ("constant", "linear", "cosine")
 OPTIMIZERS = ("sgd", "adamw")
 
 
+def _check_real(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+
+
+def _check_integer(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+
+
 def schedule_multiplier(name: str, step: int, total_steps: int, warmup_steps: int = 0) -> float:
     """Multiplier of the base learning rate at ``step`` (0-based) of ``total_steps``.
 
@@ -44,8 +56,13 @@ def schedule_multiplier(name: str, step: int, total_steps: int, warmup_steps: in
     """
     if name not in SCHEDULES:
         raise ValueError(f"unknown schedule {name!r}; choose one of {SCHEDULES}")
+    for arg, value in (("step", step), ("total_steps", total_steps),
+                       ("warmup_steps", warmup_steps)):
+        _check_integer(arg, value)
     if total_steps <= 0:
         raise ValueError(f"total_steps must be positive, got {total_steps}")
+    if not 0 <= step <= total_steps:  # total_steps itself: the value at the run's end
+        raise ValueError(f"step must be in [0, total_steps={total_steps}], got {step}")
     if not 0 <= warmup_steps < total_steps:
         raise ValueError(f"warmup_steps must be in [0, total_steps={total_steps}), got {warmup_steps}")
     if step < warmup_steps:
@@ -84,7 +101,16 @@ class TrainConfig:
     description: str = "training"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.epochs, int) or self.epochs < 1:
+        for name in ("lr", "momentum", "weight_decay", "warmup_fraction", "label_smoothing",
+                     "mixup_alpha"):
+            _check_real(name, getattr(self, name))
+        if self.grad_clip is not None:
+            _check_real("grad_clip", self.grad_clip)
+        if not isinstance(self.optimizer, str):
+            raise TypeError(f"optimizer must be a string, one of {OPTIMIZERS}, got "
+                            f"{type(self.optimizer).__name__}")
+        if (not isinstance(self.epochs, int) or isinstance(self.epochs, bool)
+                or self.epochs < 1):
             raise ValueError(f"epochs must be a positive integer, got {self.epochs!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
@@ -227,8 +253,12 @@ def mixup_batch(inputs: torch.Tensor, targets: torch.Tensor,
     to train on is ``lambda * CE(logits, targets) + (1 - lambda) * CE(logits, targets[pi])``.
     ``inputs`` is a float tensor of shape ``(n, ...)`` and ``targets`` has shape ``(n,)``.
     """
+    _check_real("alpha", alpha)
     if not alpha > 0:
         raise ValueError(f"alpha must be positive, got {alpha}")
+    for name, value in (("inputs", inputs), ("targets", targets)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
     if not torch.is_floating_point(inputs):
         raise TypeError(f"MixUp blends inputs, so they must be floating point, got {inputs.dtype}")
     if targets.ndim != 1 or inputs.ndim < 1 or targets.shape[0] != inputs.shape[0]:
@@ -254,6 +284,8 @@ def _check_eval_steps(eval_at_steps, total_steps: int) -> set[int]:
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: Iterable, device: torch.device | str = "cpu") -> dict[str, float]:
     """Mean cross-entropy loss and accuracy of ``model`` over ``loader`` of ``(x, y)`` batches."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     device = torch.device(device)
     was_training = model.training
     model.eval()
@@ -292,6 +324,10 @@ def train(model: nn.Module, train_loader, config: TrainConfig, *, val_loader=Non
     ``history.evaluations``, and an epoch's record carries them when its last step is one of
     them. Evaluation time is excluded from every training time.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     device = torch.device(device)
     try:
         steps_per_epoch = len(train_loader)

@@ -29,6 +29,8 @@ def _positive_int(name: str, value) -> int:
 
 
 def _check_troughs(troughs: Sequence[int]) -> list[int]:
+    if isinstance(troughs, (str, bytes)) or not isinstance(troughs, (Sequence, np.ndarray)):
+        raise TypeError(f"troughs must be a sequence of step counts, got {type(troughs).__name__}")
     troughs = [int(t) if isinstance(t, numbers.Integral) and not isinstance(t, bool) else t
                for t in troughs]
     if not troughs:
@@ -83,6 +85,8 @@ def trough_points(evaluations: pd.DataFrame, troughs: Sequence[int], *, every: i
     evaluations off the grid (e.g. once per epoch, for a plot) are ignored. Every trough must
     have been evaluated exactly at its step.
     """
+    if not isinstance(evaluations, pd.DataFrame):
+        raise TypeError(f"evaluations must be a pandas DataFrame, got {type(evaluations).__name__}")
     missing = [c for c in EVAL_COLUMNS if c not in evaluations.columns]
     if missing:
         raise KeyError(f"evaluations lack columns {missing}; they have {list(evaluations.columns)}")
@@ -98,6 +102,11 @@ def trough_points(evaluations: pd.DataFrame, troughs: Sequence[int], *, every: i
                              "evaluation_steps(...) to read the curve off")
         grid = [trough + i * every for i in range(-window, (window if after else 0) + 1)]
         near = by_step.loc[by_step.index.intersection(grid)]
+        values = near["val_accuracy"].to_numpy(dtype=float)
+        if not np.all(np.isfinite(values)) or \
+                not np.isfinite(float(by_step.loc[trough, "train_time_s"])):
+            raise ValueError(f"evaluations hold a NaN or infinite val_accuracy or train_time_s "
+                             f"near trough step {trough}")
         rows.append({"trough": index, "step": trough,
                      "train_time_s": float(by_step.loc[trough, "train_time_s"]),
                      "val_accuracy": float(near["val_accuracy"].max()),
@@ -128,6 +137,13 @@ def reread_runs(trace: pd.DataFrame, troughs: Sequence[int], *, every: int, wind
     returns the columns of the points of :func:`effnotes.cyclic.runs.run_comparison`, with
     ``kind`` "cyclic"."""
     steps_per_epoch = _positive_int("steps_per_epoch", steps_per_epoch)
+    if not isinstance(trace, pd.DataFrame):
+        raise TypeError(f"trace must be a pandas DataFrame, got {type(trace).__name__}")
+    missing = [c for c in ("method", "seed", *EVAL_COLUMNS) if c not in trace.columns]
+    if missing:
+        raise KeyError(f"trace lacks columns {missing}; it has {list(trace.columns)}")
+    if trace.empty:
+        raise ValueError("trace has no rows: there is no run to read off")
     frames = []
     for (method, seed), run in trace.groupby(["method", "seed"], sort=False):
         points = trough_points(run, troughs, every=every, window=window, after=after)

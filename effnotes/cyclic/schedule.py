@@ -36,6 +36,11 @@ def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def _check_real(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+
+
 @dataclass(frozen=True)
 class CyclicSchedule:
     """Warm-up, then cosine cycles whose lengths grow geometrically.
@@ -69,6 +74,8 @@ class CyclicSchedule:
                 or not math.isfinite(self.multiplier) or self.multiplier < 1):
             raise ValueError(f"multiplier (m) must be a finite number >= 1 (cycles that shrink "
                              f"would never end), got {self.multiplier!r}")
+        for name in ("lr_max", "lr_min", "warmup_start"):
+            _check_real(name, getattr(self, name))
         if not (math.isfinite(self.lr_max) and self.lr_max > 0):
             raise ValueError(f"lr_max must be positive and finite, got {self.lr_max}")
         if not (math.isfinite(self.lr_min) and 0 <= self.lr_min <= self.lr_max):
@@ -95,6 +102,8 @@ class CyclicSchedule:
 
     def cycle_index(self, step: int) -> int:
         """The cycle that step ``step`` (>= ``warmup``) belongs to."""
+        if not _is_int(step):
+            raise ValueError(f"step must be a non-negative integer, got {step!r}")
         s = step - self.warmup
         if s < 0:
             raise ValueError(f"step {step} is in the warm-up (W={self.warmup}), not in a cycle")
@@ -185,8 +194,14 @@ class CyclicSchedule:
     def lambda_lr(self, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LambdaLR:
         """A ``LambdaLR`` following this schedule; step it once per batch. Every parameter
         group's learning rate must be ``lr_max`` (the multiplier is relative to it)."""
+        _check_optimizer(optimizer)
         _check_base_rates(optimizer, self.lr_max)
         return torch.optim.lr_scheduler.LambdaLR(optimizer, self.factor)
+
+
+def _check_optimizer(optimizer) -> None:
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
 
 
 def _check_base_rates(optimizer: torch.optim.Optimizer, lr_max: float) -> None:
@@ -204,6 +219,9 @@ def torch_reference_scheduler(optimizer: torch.optim.Optimizer,
 
     PyTorch needs an integer ``m`` and (with a warm-up) a positive ``warmup_start``.
     """
+    _check_optimizer(optimizer)
+    if not isinstance(schedule, CyclicSchedule):
+        raise TypeError(f"schedule must be a CyclicSchedule, got {type(schedule).__name__}")
     _check_base_rates(optimizer, schedule.lr_max)
     if float(schedule.multiplier) != int(schedule.multiplier):
         raise ValueError(f"PyTorch's CosineAnnealingWarmRestarts needs an integer multiplier, "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,6 +11,22 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, TensorDataset
+
+
+def _check_int(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def _check_real(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -41,7 +59,9 @@ class DigitsSplit:
 def load_digits_split(*, val_fraction: float = 0.2, test_fraction: float = 0.2,
                       seed: int = 0) -> DigitsSplit:
     """Load the digits and split them, stratified by class, with a fixed ``seed``."""
+    _check_int("seed", seed, 0)
     for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        _check_real(name, value)
         if not 0 < value < 1:
             raise ValueError(f"{name} must be in (0, 1), got {value}")
     if val_fraction + test_fraction >= 0.9:
@@ -63,8 +83,11 @@ def load_digits_split(*, val_fraction: float = 0.2, test_fraction: float = 0.2,
 def make_loaders(split: DigitsSplit, *, batch_size: int = 64, seed: int = 0,
                  eval_batch_size: int = 512) -> tuple[DataLoader, DataLoader, DataLoader]:
     """Train (shuffled with its own seeded generator), validation and test loaders."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if not isinstance(split, DigitsSplit):
+        raise TypeError(f"split must be a DigitsSplit, got {type(split).__name__}")
+    _check_int("batch_size", batch_size, 1)
+    _check_int("eval_batch_size", eval_batch_size, 1)
+    _check_int("seed", seed, 0)
     generator = torch.Generator().manual_seed(seed)
     train = DataLoader(TensorDataset(split.x_train, split.y_train), batch_size=batch_size,
                        shuffle=True, generator=generator)

@@ -9,6 +9,8 @@ chapter can build labelled tasks (e.g. which area of the library a docstring bel
 from __future__ import annotations
 
 import ast
+import codecs
+import os
 import sysconfig
 import warnings
 from dataclasses import dataclass
@@ -51,6 +53,21 @@ class TextCorpus:
         return sum(len(d.text.split()) for d in self.documents)
 
 
+def _as_path(name: str, value) -> Path:
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
+    return Path(value)
+
+
+def _check_encoding(encoding) -> None:
+    if not isinstance(encoding, str):
+        raise TypeError(f"encoding must be a string, got {type(encoding).__name__}")
+    try:
+        codecs.lookup(encoding)
+    except LookupError as error:
+        raise ValueError(f"encoding {encoding!r} is not a text encoding Python knows") from error
+
+
 def _stdlib_dir() -> Path:
     return Path(sysconfig.get_paths()["stdlib"])
 
@@ -76,6 +93,11 @@ def python_prose(*, include_topics: bool = True, min_words: int = 5) -> TextCorp
     """Docstrings of the standard library (read with :mod:`ast`) and, optionally, the
     ``pydoc_data.topics`` help texts. Documents shorter than ``min_words`` are dropped.
     The order is deterministic (sorted by file path, then source order)."""
+    if isinstance(min_words, bool) or not isinstance(min_words, int):
+        raise TypeError(f"min_words must be an integer, got {type(min_words).__name__} "
+                        f"{min_words!r}")
+    if not isinstance(include_topics, bool):
+        raise TypeError(f"include_topics must be True or False, got {include_topics!r}")
     if min_words < 1:
         raise ValueError(f"min_words must be at least 1, got {min_words}")
     root = _stdlib_dir()
@@ -111,7 +133,8 @@ def load_text(path: str | Path, *, encoding: str = "utf-8") -> TextCorpus:
 
     Raises a clear error for a missing path, a directory, undecodable bytes or an empty file.
     """
-    path = Path(path)
+    path = _as_path("path", path)
+    _check_encoding(encoding)
     if not path.exists():
         raise FileNotFoundError(f"no such text file: {path}")
     if not path.is_file():
@@ -136,7 +159,8 @@ def load_text_data(path: str | Path, *, encoding: str = "utf-8") -> TextCorpus:
     """A reader's own text: a folder of ``.txt`` files (each file one document, named by its
     path relative to the folder, in sorted order) or one text file (each paragraph one
     document, named ``"0"``, ``"1"``, ... in order). Errors name the path."""
-    path = Path(path)
+    path = _as_path("path", path)
+    _check_encoding(encoding)
     if path.is_file():
         corpus = load_text(path, encoding=encoding)
         return TextCorpus(tuple(Document(str(i), d.text) for i, d in enumerate(corpus.documents)))
@@ -160,7 +184,7 @@ def load_text_data(path: str | Path, *, encoding: str = "utf-8") -> TextCorpus:
 def find_labels(path: str | Path) -> Path | None:
     """The labels file that goes with the text at ``path`` (see :data:`LABEL_SUFFIXES`), or
     ``None`` if there is none."""
-    path = Path(path)
+    path = _as_path("path", path)
     for suffix in LABEL_SUFFIXES:
         candidate = path / f"labels{suffix}" if path.is_dir() else \
             path.with_name(f"{path.stem}.labels{suffix}")
@@ -177,7 +201,9 @@ def read_labels(path: str | Path, corpus: TextCorpus) -> tuple[str, ...]:
     import csv
     import json
 
-    path = Path(path)
+    path = _as_path("path", path)
+    if not isinstance(corpus, TextCorpus):
+        raise TypeError(f"corpus must be a TextCorpus, got {type(corpus).__name__}")
     if not path.is_file():
         raise FileNotFoundError(f"no labels file at {path}")
     rows: list[tuple[str, str]] = []

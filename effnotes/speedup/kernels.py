@@ -8,6 +8,7 @@ leaves 3x fewer. Only the second is a saving dense kernels can use.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import pandas as pd
@@ -26,6 +27,11 @@ def sparse_vs_narrow(width: int = 2048, batch: int = 256, *, sparsity: float = 0
     ``rounds`` interleaved rounds of about ``min_run_time`` seconds in all per variant
     (:func:`effnotes.timing.interleaved_times`), and the speedup is the median over rounds
     of the same round's ratio (:func:`effnotes.timing.paired_speedups`)."""
+    for name, value in (("width", width), ("batch", batch), ("narrow_factor", narrow_factor)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if isinstance(sparsity, bool) or not isinstance(sparsity, numbers.Real):
+        raise TypeError(f"sparsity must be a real number, got {type(sparsity).__name__}")
     if width < narrow_factor or batch < 1:
         raise ValueError(f"need width >= narrow_factor and batch >= 1, got width={width}, batch={batch}")
     if not 0 <= sparsity < 1:

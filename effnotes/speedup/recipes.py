@@ -6,6 +6,7 @@ its own budget, as tradeoff curves require; its cost is the measured training wa
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, replace
 from itertools import product
 
@@ -28,9 +29,13 @@ class DigitsMLP(nn.Module):
     def __init__(self, width: int = 128, depth: int = 2, n_classes: int = 10, *,
                  in_features: int = 64) -> None:
         super().__init__()
-        if width < 1 or depth < 1 or in_features < 1:
-            raise ValueError(f"width and depth (and in_features) must be positive, got "
-                             f"width={width}, "
+        for name, value in (("width", width), ("depth", depth), ("n_classes", n_classes),
+                            ("in_features", in_features)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+        if width < 1 or depth < 1 or in_features < 1 or n_classes < 1:
+            raise ValueError(f"width and depth (and in_features, n_classes) must be positive, got "
+                             f"width={width}, n_classes={n_classes}, "
                              f"depth={depth}, in_features={in_features}")
         layers: list[nn.Module] = [nn.Flatten()]
         fan_in = in_features
