@@ -135,14 +135,16 @@ def cast_transpose(x: torch.Tensor, fmt: FP8Format | str) -> tuple[torch.Tensor,
 
     float16 and bfloat16 (what the backward pass sees under BF16 autocast) are read once
     by the fused kernel. float32 takes two passes: PyTorch's clipped cast, then the FP8
-    :func:`transpose` kernel. The fused kernel compiled for a float32 source wrote wrong
-    bytes on an H200 (on a 256 x 384 input, row 1 of the row-major result differed from
-    PyTorch's; bfloat16 and float16 were bit-exact), while the same kernel under Triton's interpreter, which runs its
-    indexing and masking as written, gives the right layout at that shape (see
-    tests/test_fp8_transpose.py). The kernel's addressing does not depend on the element
-    size (offsets are in elements of each pointer's own dtype), so what a float32 source
-    changes is only the compiled code: a 4-wide instead of an 8-wide vector load and the
-    register layout of the FP8 tile that both stores read from.
+    :func:`transpose` kernel. The fused kernel compiled for a float32 source writes wrong
+    bytes on an H200 (torch 2.11, Triton 3.6): on a shape that is a whole number of tiles
+    (256 x 384) about a quarter of the *transposed* output is wrong, whether it clips with
+    min/max or ``tl.where``, while its row-major output, a ragged shape (1000 x 333) and
+    bfloat16 or float16 sources are exact (``results/unit_scaling/fp8_transpose_gpu_tests.log``).
+    Under Triton's interpreter, which runs the kernel's indexing and masking as written,
+    the same kernel is right at that shape, and its addressing does not depend on the
+    element size (offsets are in elements of each pointer's own dtype); what a float32
+    source changes is the compiled code (4-wide instead of 8-wide loads, and the register
+    layout of the FP8 tile the transposed store reads from).
     ``python -m effnotes.unit_scaling.fp8_transpose_bench --fused-sources`` runs the fused
     kernel on every source dtype (and a variant that clips with ``tl.where`` instead of
     min/max) against PyTorch, to show where it goes wrong."""
