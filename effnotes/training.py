@@ -28,24 +28,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from effnotes.runtime import synchronize
+from effnotes.validation import check_integer, check_real
 
 #: A schedule maps (step, total_steps) to a multiplier of the base learning rate.
 LrLambda = Callable[[int, int], float]
 
 SCHEDULES = ("constant", "linear", "cosine")
 OPTIMIZERS = ("sgd", "adamw")
-
-
-def _check_real(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-
-
-def _check_integer(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
 
 
 def schedule_multiplier(name: str, step: int, total_steps: int, warmup_steps: int = 0) -> float:
@@ -58,7 +47,7 @@ def schedule_multiplier(name: str, step: int, total_steps: int, warmup_steps: in
         raise ValueError(f"unknown schedule {name!r}; choose one of {SCHEDULES}")
     for arg, value in (("step", step), ("total_steps", total_steps),
                        ("warmup_steps", warmup_steps)):
-        _check_integer(arg, value)
+        check_integer(arg, value)
     if total_steps <= 0:
         raise ValueError(f"total_steps must be positive, got {total_steps}")
     if not 0 <= step <= total_steps:  # total_steps itself: the value at the run's end
@@ -103,9 +92,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("lr", "momentum", "weight_decay", "warmup_fraction", "label_smoothing",
                      "mixup_alpha"):
-            _check_real(name, getattr(self, name))
+            check_real(name, getattr(self, name))
         if self.grad_clip is not None:
-            _check_real("grad_clip", self.grad_clip)
+            check_real("grad_clip", self.grad_clip)
         if not isinstance(self.optimizer, str):
             raise TypeError(f"optimizer must be a string, one of {OPTIMIZERS}, got "
                             f"{type(self.optimizer).__name__}")
@@ -253,7 +242,7 @@ def mixup_batch(inputs: torch.Tensor, targets: torch.Tensor,
     to train on is ``lambda * CE(logits, targets) + (1 - lambda) * CE(logits, targets[pi])``.
     ``inputs`` is a float tensor of shape ``(n, ...)`` and ``targets`` has shape ``(n,)``.
     """
-    _check_real("alpha", alpha)
+    check_real("alpha", alpha)
     if not alpha > 0:
         raise ValueError(f"alpha must be positive, got {alpha}")
     for name, value in (("inputs", inputs), ("targets", targets)):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,22 +9,7 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, TensorDataset
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
-
-
-def _check_real(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return float(value)
+from effnotes.validation import check_integer, check_real
 
 
 @dataclass(frozen=True)
@@ -59,9 +42,9 @@ class DigitsSplit:
 def load_digits_split(*, val_fraction: float = 0.2, test_fraction: float = 0.2,
                       seed: int = 0) -> DigitsSplit:
     """Load the digits and split them, stratified by class, with a fixed ``seed``."""
-    _check_int("seed", seed, 0)
+    check_integer("seed", seed, 0)
     for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        _check_real(name, value)
+        check_real(name, value)
         if not 0 < value < 1:
             raise ValueError(f"{name} must be in (0, 1), got {value}")
     if val_fraction + test_fraction >= 0.9:
@@ -85,9 +68,9 @@ def make_loaders(split: DigitsSplit, *, batch_size: int = 64, seed: int = 0,
     """Train (shuffled with its own seeded generator), validation and test loaders."""
     if not isinstance(split, DigitsSplit):
         raise TypeError(f"split must be a DigitsSplit, got {type(split).__name__}")
-    _check_int("batch_size", batch_size, 1)
-    _check_int("eval_batch_size", eval_batch_size, 1)
-    _check_int("seed", seed, 0)
+    check_integer("batch_size", batch_size, 1)
+    check_integer("eval_batch_size", eval_batch_size, 1)
+    check_integer("seed", seed, 0)
     generator = torch.Generator().manual_seed(seed)
     train = DataLoader(TensorDataset(split.x_train, split.y_train), batch_size=batch_size,
                        shuffle=True, generator=generator)

@@ -9,8 +9,6 @@ what a faster model buys end to end, then measures it.
 
 from __future__ import annotations
 
-import math
-import numbers
 import statistics
 import time
 from collections.abc import Callable
@@ -24,29 +22,14 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from effnotes.runtime import seed_everything
 from effnotes.tradeoff import amdahl_speedup
 from effnotes.training import TrainConfig, train
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
-
-
-def _check_real(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return float(value)
+from effnotes.validation import check_integer, check_real
 
 
 class DelayedDataset(Dataset):
     """Wraps ``base`` so that fetching any item first sleeps ``delay_s`` seconds."""
 
     def __init__(self, base: Dataset, delay_s: float) -> None:
-        _check_real("delay_s", delay_s)
+        check_real("delay_s", delay_s)
         if not delay_s >= 0:
             raise ValueError(f"delay_s must be non-negative seconds, got {delay_s}")
         self.base = base
@@ -64,8 +47,8 @@ class DelayedDataset(Dataset):
 def actual_sleep_s(delay_s: float, calls: int = 200) -> float:
     """Mean wall seconds one ``time.sleep(delay_s)`` really takes here: the OS wakes a
     sleeper late by tens of microseconds, so the injected cost is measured, not assumed."""
-    _check_real("delay_s", delay_s)
-    _check_int("calls", calls, 1)
+    check_real("delay_s", delay_s)
+    check_integer("calls", calls, 1)
     if not delay_s > 0 or calls < 1:
         raise ValueError(f"need delay_s > 0 and calls >= 1, got {delay_s}, {calls}")
     start = time.perf_counter()
@@ -99,10 +82,10 @@ def time_one_epoch(model_factory: Callable[[], nn.Module], dataset: Dataset, *, 
     if it is smaller) with a
     per-sample ``delay_s`` and ``workers`` loader processes; repeat ``repeats`` times and keep
     the median of each time (the first batches of a process are no slower than the rest)."""
-    _check_int("workers", workers, 0)
+    check_integer("workers", workers, 0)
     for name, value in (("batches", batches), ("batch_size", batch_size), ("repeats", repeats)):
-        _check_int(name, value, 1)
-    _check_real("delay_s", delay_s)
+        check_integer(name, value, 1)
+    check_real("delay_s", delay_s)
     if workers < 0 or batches < 1 or batch_size < 1 or repeats < 1:
         raise ValueError("workers must be >= 0 and batches, batch_size, repeats >= 1")
     if len(dataset) == 0:
