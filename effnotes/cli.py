@@ -1,4 +1,5 @@
-"""The command line: ``effnotes list | run | build`` (also ``python -m effnotes``)."""
+"""The command line: ``effnotes list | experiment | status | run | build | browser-check``
+(also ``python -m effnotes``)."""
 
 from __future__ import annotations
 
@@ -90,12 +91,69 @@ def _browser_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _experiment(args: argparse.Namespace) -> int:
+    from effnotes.experiment_runner import run_experiment
+
+    try:
+        get_chapter(args.chapter)
+    except KeyError as error:
+        print(error.args[0], file=sys.stderr)
+        return 2
+    return run_experiment(args.chapter, args.profile, store=args.store, check=args.check,
+                          data_path=args.data_path, dirty_reason=args.dirty_reason,
+                          seed_set=args.seed_set, progress=not args.quiet)
+
+
+def _status(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from effnotes.stored_runs import status_rows
+
+    rows = status_rows()
+    if rows.empty:
+        print("no stored runs")
+        return 0
+    with pd.option_context("display.max_colwidth", 80, "display.width", 200):
+        for chapter, group in rows.groupby("chapter", sort=False):
+            print(f"\n{chapter}")
+            for row in group.itertuples():
+                print(f"  {row.run}: {row.source}")
+                print(f"    claims judged today: {row.claims_today}; failing: {row.failing}")
+                print(f"    code changed since: {row.code_changed_since}")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="effnotes", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     listing = commands.add_parser("list", help="list the chapters, their notebooks and profiles")
     listing.set_defaults(handler=_list)
+
+    experiment = commands.add_parser(
+        "experiment", help="run a chapter's experiment without Jupyter; judge, store or check it")
+    experiment.add_argument("chapter", metavar="CHAPTER", help="a chapter name (see effnotes list)")
+    experiment.add_argument("--profile", choices=PROFILES, default="gpu")
+    experiment.add_argument("--store", action="store_true",
+                            help="write results/CHAPTER/NAME.json with provenance and the claims")
+    experiment.add_argument("--check", action="store_true",
+                            help="re-run a stored experiment and print each headline number "
+                                 "beside the stored one (with --store: keep it as NAME-rerun)")
+    experiment.add_argument("--data-path", default=None,
+                            help="the reader's own data (absolute, or relative to "
+                                 "$EFFNOTES_DATA); stored as PROFILE-<folder name>")
+    experiment.add_argument("--seed-set", type=int, default=1,
+                            help="run the profile's K-th disjoint set of seeds (stored as "
+                                 "NAME-seedsK)")
+    experiment.add_argument("--dirty-reason", default=None,
+                            help="store even though the code differs from its commit; the "
+                                 "reason is recorded")
+    experiment.add_argument("--quiet", action="store_true", help="no progress bars")
+    experiment.set_defaults(handler=_experiment)
+
+    status = commands.add_parser(
+        "status", help="every stored run: where it came from, its claims judged today, stale code")
+    status.set_defaults(handler=_status)
 
     run = commands.add_parser("run", help="execute chapters with papermill at a profile")
     run.add_argument("chapters", nargs="*", metavar="CHAPTER", help="chapter names (default: all)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -48,3 +49,64 @@ def interval_text(values, scale: float = 1.0, spec: str = "+.3f") -> str:
     ``scale`` and formatted with ``spec``."""
     mean, low, high = (scale * float(v) for v in values)
     return f"{mean:{spec}} (95% interval {low:{spec}} to {high:{spec}})"
+
+
+@dataclass(frozen=True)
+class PageClaims:
+    """The claims a page showed: the live run's table and each stored run's (by name)."""
+
+    live: "pd.DataFrame"
+    stored: dict
+
+
+def show_claims(live, *, stored_names=("gpu", "gpu-seeds2")) -> PageClaims:
+    """Judge the live :class:`~effnotes.contract.Result` at its own profile and each stored
+    run of the chapter (``results/<chapter>/<name>.json`` for ``stored_names``) at the
+    registry's profile of its name, with the same ``claims()``; display them side by side,
+    then for each stored run where it came from, whether its code has changed since, and why
+    each claim it fails, fails. Returns the tables, so the page can assert the live run's
+    enforced claims with :func:`effnotes.claims.assert_claims`."""
+    from IPython.display import Markdown, display
+
+    from effnotes.chapters import get_chapter
+    from effnotes.claims import across_seed_sets, side_by_side
+    from effnotes.contract import check_profile_object, stored_result
+    from effnotes.experiment_runner import judge
+    from effnotes.stored_runs import staleness
+
+    chapter = get_chapter(live.chapter)
+    live_profile = chapter.profile_class(**_profile_fields(live.parameters))
+    check_profile_object(chapter.name, live_profile)
+    live_table = judge(chapter, live, live_profile)
+    stored, notes = {}, []
+    for name in stored_names:
+        result = stored_result(chapter.name, name)
+        if result is None:
+            continue
+        stored[name] = judge(chapter, result, chapter.profile(result.profile))
+        fails = stored[name][~stored[name]["holds"]]
+        why = "; ".join(f"*{row.claim}* {row.verdict}" for row in fails.itertuples())
+        notes.append(f"**Stored run `{name}`**: {result.describe()}. "
+                     f"{staleness(result, chapter).sentence()} "
+                     + (f"It fails {len(fails)} claim(s): {why}." if len(fails) else
+                        "Every claim holds on it."))
+    labels = {f"this page ({live.profile})": live_table}
+    labels |= {f"stored {name}": table for name, table in stored.items()}
+    table = side_by_side(labels)
+    if len(stored) >= 2:
+        table = table.join(across_seed_sets(stored))
+    display(table)
+    if not stored:
+        notes.append("*No stored run of this chapter yet: `effnotes experiment "
+                     f"{chapter.name} --profile gpu --store` makes one.*")
+    display(Markdown("\n\n".join(notes)))
+    return PageClaims(live=live_table, stored=stored)
+
+
+def _profile_fields(parameters) -> dict:
+    return {k: tuple(_tuples(x) for x in v) if isinstance(v, list) else v
+            for k, v in parameters.items()}
+
+
+def _tuples(value):
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value

@@ -84,10 +84,15 @@ def git_commit(root: Path | None = None) -> str:
 
 
 def provenance(*, profile: str, parameters: dict[str, Any], wall_time_s: float,
-               device: torch.device | str | None = None) -> dict[str, Any]:
-    """Everything needed to say where a result came from."""
+               device: torch.device | str | None = None,
+               extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything needed to say where a result came from; ``extra`` adds keys (the source
+    hashes, the tree's state, the claims as judged, whether the run was deterministic)."""
     hardware = describe_hardware(device)
-    return {
+    reserved = sorted(set(extra or {}) & set(PROVENANCE_SCHEMA))
+    if reserved:
+        raise ValueError(f"extra provenance may not replace {reserved}")
+    return (extra or {}) | {
         "git_commit": git_commit(),
         "effnotes_version": __version__,
         "torch_version": torch.__version__,
@@ -128,6 +133,7 @@ def _to_jsonable(value: Any, path: tuple = (), non_finite: list | None = None) -
 
 
 _TEXT, _NUMBER, _MAPPING, _LIST = "a string", "a number", "an object", "a list"
+_FLAG = "true, false or null"
 #: The provenance every stored result must have: key -> what its value must be. Other keys
 #: (notes) are allowed.
 PROVENANCE_SCHEMA = {"git_commit": _TEXT, "effnotes_version": _TEXT, "torch_version": _TEXT,
@@ -135,7 +141,9 @@ PROVENANCE_SCHEMA = {"git_commit": _TEXT, "effnotes_version": _TEXT, "torch_vers
                      "wall_time_s": _NUMBER, "date_utc": _TEXT}
 #: Keys a provenance may have, checked when present.
 PROVENANCE_OPTIONAL = {"numpy_version": _TEXT, "python_version": _TEXT, "hardware": _MAPPING,
-                       "non_finite": _LIST}
+                       "non_finite": _LIST, "source_files": _MAPPING, "tree_clean": _FLAG,
+                       "dirty_files": _LIST, "dirty_reason": _TEXT, "claims": _LIST,
+                       "deterministic": _MAPPING, "seed_set": _NUMBER}
 
 
 def _is(value: Any, kind: str) -> bool:
@@ -145,6 +153,8 @@ def _is(value: Any, kind: str) -> bool:
         return value is None or (isinstance(value, numbers.Real) and not isinstance(value, bool))
     if kind == _MAPPING:
         return isinstance(value, dict)
+    if kind == _FLAG:
+        return value is None or isinstance(value, bool)
     return isinstance(value, list)
 
 
@@ -215,8 +225,10 @@ def result_path(chapter: str, name: str, root: Path | None = None) -> Path:
 
 def save_result(chapter: str, name: str, data: dict[str, Any], *, profile: str,
                 parameters: dict[str, Any], wall_time_s: float,
-                device: torch.device | str | None = None, root: Path | None = None) -> Path:
-    """Write ``data`` with its provenance to ``results/<chapter>/<name>.json``; return the path.
+                device: torch.device | str | None = None, root: Path | None = None,
+                extra_provenance: dict[str, Any] | None = None) -> Path:
+    """Write ``data`` with its provenance (plus ``extra_provenance``) to
+    ``results/<chapter>/<name>.json``; return the path.
     Non-finite floats are stored as ``null`` and listed in the provenance (see the module
     docstring). The file is written whole or not at all (a temporary file, then a rename)."""
     if not isinstance(data, dict):
@@ -232,7 +244,8 @@ def save_result(chapter: str, name: str, data: dict[str, Any], *, profile: str,
     path = result_path(chapter, name, root)
     non_finite: list = []
     record = {"provenance": _to_jsonable(provenance(profile=profile, parameters=parameters,
-                                                    wall_time_s=wall_time_s, device=device),
+                                                    wall_time_s=wall_time_s, device=device,
+                                                    extra=extra_provenance),
                                          ("provenance",), non_finite),
               "data": _to_jsonable(data, ("data",), non_finite)}
     if non_finite:

@@ -2,15 +2,22 @@
 fails with a named error (or exit code 2 and a message naming the option) before any kernel
 starts."""
 
+from dataclasses import dataclass
+
 import pytest
 
 from effnotes import chapters, cli, execution
 from effnotes.chapters import Chapter, check_profile, get_chapter
 
 
+@dataclass(frozen=True)
+class Tiny:
+    xs: tuple = ()
+
+
 def tiny_chapter():
-    return Chapter("tiny", "Tiny", "tiny.ipynb", "none",
-                   {"smoke": {"xs": [1, 2]}, "ci": {"xs": [3]}, "gpu": {"xs": []}})
+    return Chapter("tiny", "Tiny", "tiny.ipynb", "none", "tiny",
+                   {"smoke": Tiny((1, 2)), "ci": Tiny((3,)), "gpu": Tiny()})
 
 
 CASES = [
@@ -30,7 +37,7 @@ CASES = [
      ValueError, "profile"),
     ("profile none", lambda p: check_profile(None), ValueError, "profile"),
     ("chapter name", lambda p: get_chapter("nope"), KeyError, "nope"),
-    ("chapter profiles", lambda p: Chapter("x", "X", "x.ipynb", "none", {"ci": {}}), ValueError,
+    ("chapter profiles", lambda p: Chapter("x", "X", "x.ipynb", "none", "x", {"ci": Tiny()}), ValueError,
      "profiles"),
     ("root missing", lambda p: execution.check_book_root(p / "nowhere"), FileNotFoundError,
      "--root"),
@@ -62,7 +69,6 @@ def test_parameters_are_a_deep_copy():
     params = chapter.parameters("smoke")
     params["methods"].append("extra")
     assert "extra" not in chapter.parameters("smoke")["methods"]
-    listed = [1, 2]
-    own = Chapter("t", "T", "t.ipynb", "none", {"smoke": {"xs": listed}, "ci": {}, "gpu": {}})
-    listed.append(3)  # the caller's list is not the registry's
+    own = tiny_chapter()
+    own.parameters("smoke")["xs"].append(3)
     assert own.parameters("smoke")["xs"] == [1, 2]

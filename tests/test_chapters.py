@@ -34,10 +34,24 @@ def test_unknown_chapter_lists_known_ones():
 
 
 def test_profiles_are_checked():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class P:
+        seeds: int = 1
+
+    @dataclass
+    class Loose:
+        seeds: int = 1
+
     with pytest.raises(ValueError, match="lacks profiles"):
-        Chapter("x", "X", "x.ipynb", "paper", {"smoke": {}, "ci": {}})
+        Chapter("x", "X", "x.ipynb", "paper", "pkg", {"smoke": P(), "ci": P()})
     with pytest.raises(ValueError, match="unknown profiles"):
-        Chapter("x", "X", "x.ipynb", "paper", {p: {} for p in (*PROFILES, "tpu")})
+        Chapter("x", "X", "x.ipynb", "paper", "pkg", {p: P() for p in (*PROFILES, "tpu")})
+    with pytest.raises(TypeError, match="frozen dataclass"):
+        Chapter("x", "X", "x.ipynb", "paper", "pkg", {p: Loose() for p in PROFILES})
+    with pytest.raises(TypeError, match="one Profile dataclass"):
+        Chapter("x", "X", "x.ipynb", "paper", "pkg", {"smoke": P(), "ci": P(), "gpu": Loose()})
     with pytest.raises(ValueError, match="unknown profile"):
         check_profile("fast")
     chapter = get_chapter("speedup")

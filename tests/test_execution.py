@@ -1,5 +1,6 @@
 """Executing notebooks, the status record, the CLI and the book's staging, on a tiny book."""
 
+from dataclasses import dataclass
 import json
 import os
 import time
@@ -22,8 +23,13 @@ def tiny_book(root, body="print(x * 2)"):
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                        "language": "python"}
     nbformat.write(notebook, root / "book" / "tiny.ipynb")
-    return Chapter("tiny", "Tiny", "tiny.ipynb", "none",
-                   {"smoke": {"x": 5}, "ci": {"x": 1}, "gpu": {"x": 2}})
+    return Chapter("tiny", "Tiny", "tiny.ipynb", "none", "tiny",
+                   {"smoke": TinyProfile(5), "ci": TinyProfile(1), "gpu": TinyProfile(2)})
+
+
+@dataclass(frozen=True)
+class TinyProfile:
+    x: int
 
 
 @pytest.fixture

@@ -8,6 +8,18 @@
 - :mod:`effnotes.cyclic.experiment` the whole experiment for one profile, without Jupyter.
 """
 
+from effnotes.chapters import Chapter, register
+from effnotes.cyclic.profiles import PROFILES as _PROFILES
+
+CHAPTER = register(Chapter(
+    name='cyclic_tradeoff',
+    title='Tradeoff curves from one run: multiplicative cyclic learning rates',
+    notebook='cyclic_tradeoff.ipynb',
+    paper='Portes, Blalock, Stephenson & Frankle, 2022',
+    package=__name__,
+    profiles=_PROFILES,
+))
+
 from effnotes.cyclic.compare import (bootstrap_correlation, chance_of_exceeding, cost_saving,
                                      curve_gaps, effect_summary, method_differences, pair_savings,
                                      pooled_correlation)

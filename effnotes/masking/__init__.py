@@ -14,6 +14,18 @@
 Nothing here imports ``tokenizers`` until a tokeniser is trained.
 """
 
+from effnotes.chapters import Chapter, register
+from effnotes.masking.profiles import PROFILES as _PROFILES
+
+CHAPTER = register(Chapter(
+    name='masking_schedules',
+    title='Dynamic masking-rate schedules for MLM pretraining',
+    notebook='masking_schedules.ipynb',
+    paper='Ankner, Saphra, Blalock, Frankle & Leavitt, EACL 2024',
+    package=__name__,
+    profiles=_PROFILES,
+))
+
 from effnotes.masking.analysis import (arm_summary, mean_interval, schedule_speedup,  # noqa: F401
                                       steps_to_reach, verdict)
 from effnotes.masking.collator import (IGNORE, FrozenMasks, MaskingCollator, SpecialTokens,  # noqa: F401

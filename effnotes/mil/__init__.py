@@ -9,6 +9,18 @@
 - :mod:`~effnotes.mil.experiment`: the chapter's experiment, per profile.
 """
 
+from effnotes.chapters import Chapter, register
+from effnotes.mil.profiles import PROFILES as _PROFILES
+
+CHAPTER = register(Chapter(
+    name='mil_ecg',
+    title='Multiple instance learning for ECG risk',
+    notebook='mil_ecg.ipynb',
+    paper='Shanmugam, Blalock & Guttag, MLHC 2019',
+    package=__name__,
+    profiles=_PROFILES,
+))
+
 from effnotes._lazy import lazy_exports
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {

@@ -19,6 +19,18 @@
   :mod:`.fp8_allgather`; :mod:`.dist_bench` times it, :mod:`.dist_summary` reads the result.
 """
 
+from effnotes.chapters import Chapter, register
+from effnotes.unit_scaling.profiles import PROFILES as _PROFILES
+
+CHAPTER = register(Chapter(
+    name='unit_scaling',
+    title='μnit Scaling: FP8 training without dynamic scales',
+    notebook='unit_scaling.ipynb',
+    paper='Narayan et al., ICML 2025',
+    package=__name__,
+    profiles=_PROFILES,
+))
+
 from effnotes.unit_scaling.formats import (E4M3, E5M2, FP8Format, cast_backward, cast_forward,
                                            get_format, quantize, saturation_fraction,
                                            underflow_fraction)

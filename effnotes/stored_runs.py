@@ -1,0 +1,144 @@
+"""The stored runs of each chapter, re-judged by today's code, and whether their code is stale.
+
+A chapter's stored runs are ``results/<chapter>/<profile>.json`` and
+``results/<chapter>/<profile>-<suffix>.json`` (another seed set, the reader's data, a
+re-run); other files there are benchmarks with their own reports.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from effnotes.chapters import PROFILES, Chapter, chapters, get_chapter
+from effnotes.contract import Result, stored_result
+from effnotes.results import repository_root, results_root
+
+
+def stored_run_names(chapter: Chapter | str, root: Path | None = None) -> list[str]:
+    """The names of the chapter's stored runs, sorted."""
+    chapter = get_chapter(chapter) if isinstance(chapter, str) else chapter
+    folder = (root or results_root()) / chapter.name
+    names = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        stem = path.stem
+        if any(stem == p or stem.startswith(p + "-") for p in PROFILES):
+            names.append(stem)
+    return names
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """Whether a stored run's code differs from today's: ``changed`` lists the files (relative
+    to the repository) and ``how`` says how that was found; ``known`` is false when it could
+    not be told (no source hashes and no git history)."""
+
+    changed: tuple[str, ...]
+    known: bool
+    how: str
+
+    @property
+    def stale(self) -> bool:
+        """Whether any of the run's files has changed."""
+        return bool(self.changed)
+
+    def sentence(self) -> str:
+        """What the page says about it."""
+        if not self.known:
+            return f"Whether its code has changed since cannot be told here ({self.how})."
+        if not self.changed:
+            return f"Its code is today's code ({self.how})."
+        shown = ", ".join(f"`{path}`" for path in self.changed[:8])
+        more = f" and {len(self.changed) - 8} more" if len(self.changed) > 8 else ""
+        return (f"Its code has changed since it was stored, in {shown}{more} ({self.how}); "
+                "its numbers may differ from a run of today's code.")
+
+
+@functools.lru_cache(maxsize=None)
+def experiment_sources(chapter: str) -> dict[str, str]:
+    """``{path: blob id}`` of the files a fresh process imports to run and judge the
+    chapter's experiment today (found in a subprocess, so other chapters' imports in this one
+    do not count)."""
+    code = ("import json\nfrom effnotes.chapters import get_chapter\n"
+            f"c = get_chapter({chapter!r})\nfor part in ('experiment', 'claims'):\n"
+            "    try:\n        c.module(part)\n    except ModuleNotFoundError:\n        pass\n"
+            "from effnotes.sources import loaded_sources\nprint(json.dumps(loaded_sources()))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=repository_root(), timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"could not import the {chapter} experiment: "
+                           f"{done.stderr.strip().splitlines()[-1:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def staleness(result: Result, chapter: Chapter | str | None = None) -> Staleness:
+    """How ``result`` (a stored run) stands against today's source files."""
+    from effnotes.sources import committed_blobs, changed_since
+
+    if result.provenance is None:
+        raise ValueError("staleness is a property of a stored run; this result is live")
+    sources = result.provenance.get("source_files")
+    if sources:
+        return Staleness(tuple(changed_since(sources)), True,
+                         "compared with the source hashes stored with it")
+    chapter = get_chapter(chapter or result.chapter) if not isinstance(chapter, Chapter) \
+        else chapter
+    today = experiment_sources(chapter.name)
+    commit = str(result.provenance.get("git_commit", "")).split("+", 1)[0]
+    then = committed_blobs(commit, today) if commit and commit != "unknown" else None
+    if then is None:
+        return Staleness((), False, f"it predates stored source hashes, and commit "
+                         f"{commit[:12] or '?'} is not in this checkout's history")
+    changed = tuple(path for path, blob in today.items() if then.get(path) != blob)
+    return Staleness(changed, True, f"it predates stored source hashes: the files the "
+                     f"experiment imports today, compared with commit {commit[:12]}")
+
+
+def rejudge(result: Result, chapter: Chapter | str | None = None) -> pd.DataFrame:
+    """Today's ``claims()`` of the chapter on a stored run, at the thresholds of the profile
+    the run was made at (the registry's profile of that name)."""
+    from effnotes.experiment_runner import judge
+
+    chapter = get_chapter(chapter or result.chapter) if not isinstance(chapter, Chapter) \
+        else chapter
+    return judge(chapter, result, chapter.profile(result.profile))
+
+
+def _files(paths, shown: int = 6) -> str:
+    if not paths:
+        return "no"
+    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+    return f"{len(paths)} files: " + ", ".join(paths[:shown]) + more
+
+
+def status_rows(root: Path | None = None) -> pd.DataFrame:
+    """One row per stored run of every chapter: where it came from, its claims as judged
+    today, and whether its code is stale. A run whose data no longer fits today's claims
+    shows the error instead of a count."""
+    rows = []
+    for chapter in chapters():
+        for name in stored_run_names(chapter, root):
+            try:
+                result = stored_result(chapter.name, name, root)
+            except (OSError, ValueError) as error:
+                rows.append({"chapter": chapter.name, "run": name, "source": f"unreadable: {error}",
+                             "claims_today": "-", "failing": "-", "code_changed_since": "unknown"})
+                continue
+            try:
+                table = rejudge(result, chapter)
+                claims = f"{int(table['holds'].sum())}/{len(table)} hold"
+                failing = ", ".join(table.loc[~table["holds"], "name"]) or "-"
+            except Exception as error:  # a schema that no longer fits: show it, do not crash
+                claims, failing = f"cannot judge: {type(error).__name__}: {error}", "?"
+            stale = staleness(result, chapter)
+            rows.append({"chapter": chapter.name, "run": name, "source": result.describe(),
+                         "claims_today": claims, "failing": failing,
+                         "code_changed_since": _files(stale.changed) if stale.known
+                         else "unknown"})
+    return pd.DataFrame(rows)

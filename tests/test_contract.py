@@ -1,0 +1,154 @@
+"""The chapter contract's machinery on a toy chapter: stages in order, one Result, the
+notebook's profile, and `effnotes experiment` storing, refusing and checking."""
+
+import json
+import sys
+import textwrap
+
+import pytest
+
+from effnotes.chapters import Chapter, register
+from effnotes.contract import Experiment, notebook_profile, profile_with, stored_result
+
+TOY = textwrap.dedent('''
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Profile:
+        n: int
+        threshold: float
+        device: str = "cpu"
+        seeds: int = 2
+        first_seed: int = 0
+
+    PROFILES = {"smoke": Profile(3, 1.0), "ci": Profile(4, 1.0), "gpu": Profile(5, 100.0)}
+''')
+EXPERIMENT = textwrap.dedent('''
+    from effnotes.contract import Experiment
+
+    def data(profile, state, *, progress=False):
+        return {"_hidden": object(), "values": list(range(profile.first_seed,
+                                                          profile.first_seed + profile.n))}
+
+    def total(profile, state, *, progress=False):
+        return {"total": float(sum(state["values"]))}
+
+    EXPERIMENT = Experiment("toy", [data, total])
+
+    def run(profile, *, progress=False):
+        return EXPERIMENT.run(profile, progress=progress)
+''')
+CLAIMS = textwrap.dedent('''
+    import pandas as pd
+    from effnotes.claims import Claim, claims_table
+
+    def claims(result, profile):
+        return claims_table([Claim.at_least("total", "the total is large", result["total"],
+                                            profile.threshold)])
+
+    def headline(result):
+        return pd.Series({"total": result["total"]})
+''')
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("toy")
+    package = root / "toy_chapter"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "profiles.py").write_text(TOY)
+    (package / "experiment.py").write_text(EXPERIMENT)
+    (package / "claims.py").write_text(CLAIMS)
+    (package / "plots.py").write_text("")
+    sys.path.insert(0, str(root))
+    from toy_chapter.profiles import PROFILES
+
+    yield register(Chapter("toy", "Toy", "toy.ipynb", "nobody", "toy_chapter", PROFILES))
+    sys.path.remove(str(root))
+    from effnotes import chapters
+
+    chapters._REGISTRY.pop("toy")
+
+
+def test_stages_run_in_order_once(toy):
+    experiment = toy.module("experiment").EXPERIMENT
+    run = experiment.start(toy.profile("smoke"))
+    with pytest.raises(RuntimeError, match="next is 'data'"):
+        run.stage("total")
+    with pytest.raises(KeyError, match="no stage 'nope'"):
+        run.stage("nope")
+    assert run.stage("data")["values"] == [0, 1, 2]
+    with pytest.raises(RuntimeError, match="already run"):
+        run.stage("data")
+    with pytest.raises(RuntimeError, match="have not run"):
+        run.result()
+    run.stage("total")
+    result = run.result()
+    assert result.profile == "smoke" and dict(result.data) == {"values": [0, 1, 2], "total": 3.0}
+    assert result.parameters["n"] == 3 and not result.stored
+    with pytest.raises(KeyError, match="has no 'x'"):
+        result["x"]
+
+
+def test_experiment_checks_its_stages_and_profile(toy):
+    def no_progress(profile, state):
+        return {}
+
+    with pytest.raises(TypeError, match="keyword 'progress'"):
+        Experiment("toy", [no_progress])
+    with pytest.raises(TypeError, match="toy_chapter.profiles.Profile"):
+        toy.module("experiment").EXPERIMENT.start({"n": 3})
+
+
+def test_notebook_profile_reads_the_namespace(toy):
+    assert notebook_profile("toy", {"n": 4, "threshold": 1.0}) == toy.profile("ci")
+    with pytest.raises(NameError, match="threshold"):
+        notebook_profile("toy", {"n": 4})
+    with pytest.raises(TypeError, match="no fields"):
+        profile_with(toy.profile("ci"), nope=1)
+
+
+def test_store_records_claims_and_sources_and_check_compares(toy, tmp_path, monkeypatch,
+                                                            capsys):
+    from effnotes.experiment_runner import run_experiment
+
+    monkeypatch.setenv("EFFNOTES_RESULTS", str(tmp_path))
+    monkeypatch.setattr("effnotes.sources.tree_state",
+                        lambda root=None: __import__("effnotes.sources").sources.TreeState(
+                            True, (), "test"))
+    assert run_experiment("toy", "gpu", store=True, progress=False,
+                          dirty_reason="a test") == 0
+    record = json.loads((tmp_path / "toy" / "gpu.json").read_text())
+    p = record["provenance"]
+    assert p["claims"][0]["name"] == "total" and p["claims"][0]["holds"] is False
+    assert p["dirty_reason"] == "a test" and p["deterministic"]["requested"] is True
+    assert any(path.startswith("effnotes/") for path in p["source_files"])
+    assert record["data"]["total"] == 10.0
+    assert stored_result("toy", "gpu", tmp_path).profile == "gpu"
+    assert run_experiment("toy", "gpu", check=True, progress=False) == 1  # the claim fails
+    out = capsys.readouterr().out
+    assert "against the stored run" in out and "difference" in out
+    assert run_experiment("toy", "gpu", store=True, seed_set=2, progress=False,
+                          dirty_reason="a test") == 0
+    second = json.loads((tmp_path / "toy" / "gpu-seeds2.json").read_text())
+    assert second["data"]["values"][0] == 2 and second["provenance"]["seed_set"] == 2
+
+
+def test_store_refuses_a_dirty_tree(toy, tmp_path, monkeypatch, capsys):
+    from effnotes import sources
+    from effnotes.experiment_runner import run_experiment
+
+    monkeypatch.setenv("EFFNOTES_RESULTS", str(tmp_path))
+    monkeypatch.setattr(sources, "tree_state",
+                        lambda root=None: sources.TreeState(False, ("effnotes/x.py",), "test"))
+    assert run_experiment("toy", "ci", store=True, progress=False) == 2
+    assert "effnotes/x.py" in capsys.readouterr().out
+    assert not (tmp_path / "toy" / "ci.json").exists()
+
+
+def test_blob_id_matches_git():
+    from effnotes.sources import blob_id
+
+    assert blob_id(b"") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+    assert blob_id(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
