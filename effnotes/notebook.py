@@ -110,3 +110,23 @@ def _profile_fields(parameters) -> dict:
 
 def _tuples(value):
     return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def show_source(obj, *, lines: tuple[int, int] | None = None) -> None:
+    """Show the source of a package function or class on the page (as d2l does), so the
+    chapter explains the code it calls. ``lines`` (first, last; 1-based, inclusive) shows a
+    part of it."""
+    import inspect
+
+    from IPython.display import Markdown, display
+
+    if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj)):
+        raise TypeError(f"obj must be a function, method or class, got {type(obj).__name__}")
+    source = inspect.getsource(obj)
+    if lines is not None:
+        first, last = lines
+        if not (isinstance(first, int) and isinstance(last, int) and 1 <= first <= last):
+            raise ValueError(f"lines must be (first, last) with 1 <= first <= last, got {lines}")
+        source = "\n".join(source.splitlines()[first - 1:last])
+    where = f"{obj.__module__}.{obj.__qualname__}"
+    display(Markdown(f"`{where}`:\n\n```python\n{source.rstrip()}\n```"))
