@@ -17,6 +17,8 @@ from effnotes.execution import (ChapterRun, execute_chapter, format_runs, read_s
                                 record_status)
 
 STATUS_MARKER = "<!-- execution-status-table -->"
+#: Where the execution-status page lists the stored runs (optional in a book).
+STORED_MARKER = "<!-- stored-runs-table -->"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -120,8 +122,32 @@ def stage_book(book_root: Path, runs: list[ChapterRun], stage_dir: Path) -> Path
     text = status_page.read_text(encoding="utf-8")
     if STATUS_MARKER not in text:
         raise ValueError(f"{status_page} lacks the marker {STATUS_MARKER!r} for the status table")
-    status_page.write_text(text.replace(STATUS_MARKER, status_table_markdown(runs)), encoding="utf-8")
+    text = text.replace(STATUS_MARKER, status_table_markdown(runs))
+    if STORED_MARKER in text:
+        text = text.replace(STORED_MARKER, stored_runs_markdown())
+    status_page.write_text(text, encoding="utf-8")
     return stage_dir
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def stored_runs_markdown() -> str:
+    """The execution-status page's table of stored runs (MyST markdown): each run's source,
+    its claims judged by today's code, and the files changed since it was stored."""
+    from effnotes.stored_runs import status_rows
+
+    rows = status_rows()
+    if rows.empty:
+        return "*No stored runs yet.*"
+    lines = ["| chapter | run | made on | claims judged today | failing | code changed since |",
+             "|---|---|---|---|---|---|"]
+    for row in rows.itertuples():
+        lines.append("| " + " | ".join(_cell(v) for v in (
+            row.chapter, row.run, row.source, row.claims_today, row.failing,
+            row.code_changed_since)) + " |")
+    return "\n".join(lines)
 
 
 def run_jupyter_book(source: Path, output_root: Path) -> int:
