@@ -34,7 +34,9 @@ class TinyProfile:
 
 @pytest.fixture
 def registry(monkeypatch):
-    """An empty chapter registry for the test (the real one comes back afterwards)."""
+    """An empty chapter registry for the test (the real one comes back afterwards). The book's
+    chapter packages are imported first, so that none registers itself into the empty one."""
+    chapters.chapters()
     monkeypatch.setattr(chapters, "_REGISTRY", {})
     return chapters._REGISTRY
 
