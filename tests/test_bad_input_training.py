@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from effnotes.training import TrainConfig, evaluate, mixup_batch, schedule_multiplier, train
+from effnotes.training import (TrainConfig, evaluate, make_optimizer, make_scheduler, mixup_batch,
+                               schedule_multiplier, train)
 
 
 def batches(n=2):
@@ -107,3 +108,22 @@ def test_a_refused_training_leaves_the_model_as_it_was():
 def test_valid_schedules_still_end_at_total_steps():
     assert schedule_multiplier("linear", 10, 10) == 0.0
     assert schedule_multiplier("constant", 3, 10, 2) == 1.0
+
+
+def sgd():
+    return torch.optim.SGD(model().parameters(), lr=0.1)
+
+
+@pytest.mark.parametrize("call, error, name", [
+    (lambda: make_optimizer("net", TrainConfig()), TypeError, "model"),
+    (lambda: make_optimizer(model(), {"lr": 0.1}), TypeError, "config"),
+    (lambda: make_scheduler("sgd", TrainConfig(), 10), TypeError, "optimizer"),
+    (lambda: make_scheduler(sgd(), None, 10), TypeError, "config"),
+    (lambda: make_scheduler(sgd(), TrainConfig(), 0), ValueError, "total_steps"),
+    (lambda: make_scheduler(sgd(), TrainConfig(), 2.5), TypeError, "total_steps"),
+    (lambda: make_scheduler(sgd(), TrainConfig(), True), TypeError, "total_steps"),
+], ids=["optimizer model", "optimizer config", "scheduler optimizer", "scheduler config",
+        "scheduler steps 0", "scheduler steps float", "scheduler steps bool"])
+def test_optimizer_and_scheduler_name_bad_arguments(call, error, name):
+    with pytest.raises(error, match=name):
+        call()
