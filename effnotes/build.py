@@ -141,12 +141,12 @@ def stored_runs_markdown() -> str:
     rows = status_rows()
     if rows.empty:
         return "*No stored runs yet.*"
-    lines = ["| chapter | run | made on | claims judged today | failing | code changed since |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| chapter | run | made on | claims judged today | failing | code matched its "
+             "commit | code changed since |", "|---|---|---|---|---|---|---|"]
     for row in rows.itertuples():
         lines.append("| " + " | ".join(_cell(v) for v in (
             row.chapter, row.run, row.source, row.claims_today, row.failing,
-            row.code_changed_since)) + " |")
+            row.matched_commit, row.code_changed_since)) + " |")
     return "\n".join(lines)
 
 

@@ -119,6 +119,7 @@ def _status(args: argparse.Namespace) -> int:
             for row in group.itertuples():
                 print(f"  {row.run}: {row.source}")
                 print(f"    claims judged today: {row.claims_today}; failing: {row.failing}")
+                print(f"    code matched its commit: {row.matched_commit}")
                 print(f"    code changed since: {row.code_changed_since}")
     return 0
 

@@ -110,6 +110,26 @@ def rejudge(result: Result, chapter: Chapter | str | None = None) -> pd.DataFram
     return judge(chapter, result, chapter.profile(result.profile))
 
 
+def matched_commit(result: Result) -> str:
+    """Whether a stored run's code was its commit's: "yes", "no: <files>", or "unknown"
+    (no source hashes stored, or the commit is not in this checkout's history). A run stored
+    where git could not tell (its commit stated by ``$EFFNOTES_GIT_COMMIT``) is checked here,
+    against this checkout's history."""
+    from effnotes.sources import differs_from_commit
+
+    p = result.provenance or {}
+    if p.get("tree_clean") is False:
+        return "no: " + _files(p.get("dirty_files", [])) + \
+            (f" (stored because: {p['dirty_reason']})" if p.get("dirty_reason") else "")
+    sources = p.get("source_files")
+    if not sources:
+        return "unknown"
+    differ = differs_from_commit(sources, str(p.get("git_commit", "")))
+    if differ is None:
+        return "yes" if p.get("tree_clean") else "unknown"
+    return "yes" if not differ else "no: " + _files(differ)
+
+
 def _files(paths, shown: int = 6) -> str:
     if not paths:
         return "no"
@@ -128,7 +148,8 @@ def status_rows(root: Path | None = None) -> pd.DataFrame:
                 result = stored_result(chapter.name, name, root)
             except (OSError, ValueError) as error:
                 rows.append({"chapter": chapter.name, "run": name, "source": f"unreadable: {error}",
-                             "claims_today": "-", "failing": "-", "code_changed_since": "unknown"})
+                             "claims_today": "-", "failing": "-", "matched_commit": "unknown",
+                             "code_changed_since": "unknown"})
                 continue
             try:
                 table = rejudge(result, chapter)
@@ -139,6 +160,7 @@ def status_rows(root: Path | None = None) -> pd.DataFrame:
             stale = staleness(result, chapter)
             rows.append({"chapter": chapter.name, "run": name, "source": result.describe(),
                          "claims_today": claims, "failing": failing,
+                         "matched_commit": matched_commit(result),
                          "code_changed_since": _files(stale.changed) if stale.known
                          else "unknown"})
     return pd.DataFrame(rows)

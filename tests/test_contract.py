@@ -152,3 +152,24 @@ def test_blob_id_matches_git():
 
     assert blob_id(b"") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
     assert blob_id(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+
+
+def test_staleness_names_changed_files(toy, tmp_path, monkeypatch):
+    import dataclasses
+
+    from effnotes.experiment_runner import run_experiment
+    from effnotes.stored_runs import matched_commit, staleness, stored_run_names
+
+    monkeypatch.setenv("EFFNOTES_RESULTS", str(tmp_path))
+    assert run_experiment("toy", "gpu", store=True, progress=False, dirty_reason="a test") == 0
+    assert stored_run_names("toy", tmp_path) == ["gpu"]
+    result = stored_result("toy", "gpu", tmp_path)
+    fresh = staleness(result)
+    assert fresh.known and not fresh.stale and "today's code" in fresh.sentence()
+    sources = dict(result.provenance["source_files"])
+    path = next(iter(sources))
+    sources[path] = "0" * 40
+    old = dataclasses.replace(result, provenance={**result.provenance, "source_files": sources})
+    assert staleness(old).changed == (path,)
+    assert path in staleness(old).sentence()
+    assert matched_commit(old).startswith(("no", "unknown"))
