@@ -19,6 +19,8 @@ from effnotes.execution import (ChapterRun, execute_chapter, format_runs, read_s
 STATUS_MARKER = "<!-- execution-status-table -->"
 #: Where the execution-status page lists the stored runs (optional in a book).
 STORED_MARKER = "<!-- stored-runs-table -->"
+#: Where the Claims page lists every chapter's claims (optional in a book).
+CLAIMS_MARKER = "<!-- claims-tables -->"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -126,7 +128,53 @@ def stage_book(book_root: Path, runs: list[ChapterRun], stage_dir: Path) -> Path
     if STORED_MARKER in text:
         text = text.replace(STORED_MARKER, stored_runs_markdown())
     status_page.write_text(text, encoding="utf-8")
+    claims_page = stage_dir / "book" / "claims.md"
+    if claims_page.is_file():
+        text = claims_page.read_text(encoding="utf-8")
+        if CLAIMS_MARKER in text:
+            text = text.replace(CLAIMS_MARKER, claims_markdown(runs))
+            claims_page.write_text(text, encoding="utf-8")
     return stage_dir
+
+
+def _verdict(row: dict) -> str:
+    shown = ("✔ " if row["holds"] else "✘ ") + row["verdict"]
+    return shown + ("" if row["enforced"] else " (not enforced)")
+
+
+def claims_markdown(runs: list[ChapterRun]) -> str:
+    """The Claims page (MyST markdown): for each chapter, every claim its page made, with the
+    verdict on the page's live run and on each stored run, as the executed notebook judged
+    them (read from the notebook's glued record)."""
+    from effnotes.notebook import claims_record
+
+    titles = {c.name: c for c in chapters()}
+    parts = []
+    for run in runs:
+        chapter = titles[run.chapter]
+        record = claims_record(run.output) if Path(run.output).is_file() else None
+        page = chapter.notebook.removesuffix(".ipynb")
+        parts.append(f"## [{chapter.title}]({page}.ipynb)\n")
+        if record is None:
+            parts.append("*This chapter's page left no claims record.*\n")
+            continue
+        labels = [f"this page ({record['profile']})", *(f"stored {n}" for n in record["stored"])]
+        verdicts = {labels[0]: {r["name"]: r for r in record["live"]}}
+        for name, rows in record["stored"].items():
+            verdicts[f"stored {name}"] = {r["name"]: r for r in rows}
+        names = list(dict.fromkeys(n for table in verdicts.values() for n in table))
+        held = sum(r["holds"] for r in record["live"])
+        parts.append(f"{held} of {len(record['live'])} claims hold on this page's run.\n")
+        parts.append("| claim | kind | " + " | ".join(labels) + " |")
+        parts.append("|---|---|" + "---|" * len(labels))
+        for name in names:
+            first = next(t[name] for t in verdicts.values() if name in t)
+            cells = [_verdict(verdicts[label][name]) if name in verdicts[label]
+                     else "not in this run" for label in labels]
+            parts.append("| " + " | ".join(_cell(v) for v in (first["claim"], first["kind"],
+                                                                  *cells)) + " |")
+        parts.append("")
+    return "\n".join(parts)
 
 
 def _cell(text: str) -> str:

@@ -100,7 +100,46 @@ def show_claims(live, *, stored_names=("gpu", "gpu-seeds2")) -> PageClaims:
         notes.append("*No stored run of this chapter yet: `effnotes experiment "
                      f"{chapter.name} --profile gpu --store` makes one.*")
     display(Markdown("\n\n".join(notes)))
+    _glue_claims_record(chapter.name, live.profile, live_table, stored)
     return PageClaims(live=live_table, stored=stored)
+
+
+#: The glue name under which :func:`show_claims` leaves the page's judged claims (as JSON), so
+#: the book's Claims page can gather every chapter's from the executed notebooks.
+CLAIMS_GLUE_NAME = "effnotes_claims_record"
+
+
+def _glue_claims_record(chapter: str, profile: str, live, stored: dict) -> None:
+    import json
+
+    from myst_nb import glue
+
+    from effnotes.claims import as_records
+    from effnotes.results import _to_jsonable
+
+    record = {"chapter": chapter, "profile": profile, "live": as_records(live),
+              "stored": {name: as_records(table) for name, table in stored.items()}}
+    text = json.dumps(_to_jsonable(record, non_finite=[]), allow_nan=False)
+    glue(CLAIMS_GLUE_NAME, text, display=False)
+
+
+def claims_record(executed_notebook) -> dict | None:
+    """The judged claims a page left (see :func:`show_claims`) in an executed notebook
+    (a path or an ``nbformat`` node), or ``None`` if it left none."""
+    import ast
+    import json
+
+    import nbformat
+
+    notebook = executed_notebook if hasattr(executed_notebook, "cells") else \
+        nbformat.read(str(executed_notebook), as_version=4)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("metadata", {}).get("scrapbook", {}).get("name") != CLAIMS_GLUE_NAME:
+                continue
+            text = next(v for k, v in output["data"].items() if k.endswith("text/plain"))
+            return json.loads(ast.literal_eval(text))
+    return None
 
 
 def _profile_fields(parameters) -> dict:

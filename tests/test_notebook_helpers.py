@@ -27,3 +27,37 @@ def test_interval_text_scales_and_formats_a_triple():
 
     assert interval_text((-0.0861, -0.1159, -0.0571)) == "-0.086 (95% interval -0.116 to -0.057)"
     assert interval_text((0.033, 0.003, 0.063), 100, "+.1f") == "+3.3 (95% interval +0.3 to +6.3)"
+
+
+def test_claims_record_round_trips_through_an_executed_notebook(tmp_path):
+    """show_claims glues the judged claims; the build reads them back from the executed
+    notebook for the Claims page."""
+    import nbformat
+    import papermill
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from effnotes.build import claims_markdown
+    from effnotes.execution import ChapterRun
+    from effnotes.notebook import claims_record
+
+    source = ("from effnotes.claims import Claim, claims_table\n"
+              "from effnotes.notebook import _glue_claims_record\n"
+              "live = claims_table([Claim.at_least('a', 'A holds', 3, 2),\n"
+              "                     Claim.true('b', 'B | holds', False, kind='correctness')])\n"
+              "stored = claims_table([Claim.at_least('a', 'A holds', float('nan'), 2)])\n"
+              "_glue_claims_record('speedup', 'ci', live, {'gpu': stored})")
+    notebook = new_notebook(cells=[new_code_cell(source)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    nbformat.write(notebook, tmp_path / "in.ipynb")
+    papermill.execute_notebook(str(tmp_path / "in.ipynb"), str(tmp_path / "speedup.ipynb"),
+                               kernel_name="python3", progress_bar=False)
+    record = claims_record(tmp_path / "speedup.ipynb")
+    assert record["chapter"] == "speedup" and [r["name"] for r in record["live"]] == ["a", "b"]
+    assert record["stored"]["gpu"][0]["value"] is None  # NaN stored as null
+    run = ChapterRun(chapter="speedup", profile="ci", status="ok", wall_s=1.0,
+                     output=str(tmp_path / "speedup.ipynb"), finished_utc="", parameters={})
+    page = claims_markdown([run])
+    assert "1 of 2 claims hold" in page and "B \\| holds" in page
+    assert "not in this run" in page and "did not measure" in page
+    assert claims_record(tmp_path / "in.ipynb") is None
