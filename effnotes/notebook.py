@@ -100,8 +100,33 @@ def show_claims(live, *, stored_names=("gpu", "gpu-seeds2")) -> PageClaims:
         notes.append("*No stored run of this chapter yet: `effnotes experiment "
                      f"{chapter.name} --profile gpu --store` makes one.*")
     display(Markdown("\n\n".join(notes)))
+    for name in stored:
+        _show_rerun(chapter, name)
     _glue_claims_record(chapter.name, live.profile, live_table, stored)
     return PageClaims(live=live_table, stored=stored)
+
+
+def _show_rerun(chapter, name: str) -> None:
+    """When the stored run ``name`` was run a second time (``<name>-rerun``, made by
+    ``effnotes experiment CHAPTER --check --store``), show each headline number of both runs
+    and say how far apart they are: the run-to-run spread of the stored numbers."""
+    import numpy as np
+    from IPython.display import Markdown, display
+
+    from effnotes.contract import stored_result
+    from effnotes.experiment_runner import compare_headlines, headline
+
+    first, again = stored_result(chapter.name, name), stored_result(chapter.name, f"{name}-rerun")
+    if first is None or again is None:
+        return
+    table = compare_headlines(headline(chapter, first), headline(chapter, again))
+    identical = int((table["difference"] == 0).sum())
+    spread = np.nanmax(np.abs(table["relative"].to_numpy(dtype=float))) \
+        if table["relative"].notna().any() else float("nan")
+    display(Markdown(f"**Run-to-run spread of `{name}`**: the same command run twice "
+                     f"({again.describe()}) gave {identical} of {len(table)} headline numbers "
+                     f"bit for bit; the largest relative difference is {spread:.2%}."))
+    display(table.round(4))
 
 
 #: The glue name under which :func:`show_claims` leaves the page's judged claims (as JSON), so
