@@ -101,7 +101,8 @@ def _experiment(args: argparse.Namespace) -> int:
         return 2
     return run_experiment(args.chapter, args.profile, store=args.store, check=args.check,
                           data_path=args.data_path, dirty_reason=args.dirty_reason,
-                          seed_set=args.seed_set, progress=not args.quiet)
+                          seed_set=args.seed_set, device=args.device,
+                          progress=not args.quiet)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -149,6 +150,9 @@ def make_parser() -> argparse.ArgumentParser:
     experiment.add_argument("--dirty-reason", default=None,
                             help="store even though the code differs from its commit; the "
                                  "reason is recorded")
+    experiment.add_argument("--device", default=None,
+                            help="run on this device instead of the profile's (e.g. the smoke "
+                                 "profile on cuda); not with --store")
     experiment.add_argument("--quiet", action="store_true", help="no progress bars")
     experiment.set_defaults(handler=_experiment)
 

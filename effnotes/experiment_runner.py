@@ -160,8 +160,9 @@ def _print_claims(table: pd.DataFrame, label: str) -> None:
 def run_experiment(chapter_name: str, profile_name: str, *, store: bool = False,
                    check: bool = False, data_path: str | None = None,
                    dirty_reason: str | None = None, seed_set: int = 1,
-                   progress: bool = True) -> int:
-    """The command's work; returns an exit code (0: done and every enforced claim holds, or
+                   device: str | None = None, progress: bool = True) -> int:
+    """The command's work (``device`` overrides the profile's, for a run that is not stored);
+    returns an exit code (0: done and every enforced claim holds, or
     stored; 1: an enforced claim fails and nothing was stored; 2: refused)."""
     from effnotes.results import save_result
     from effnotes.runtime import choose_device
@@ -176,6 +177,14 @@ def run_experiment(chapter_name: str, profile_name: str, *, store: bool = False,
         profile = profile_with(profile, data_path=data_path)
     profile = seed_set_profile(profile, seed_set)
     name = stored_name(profile_name, data_path, seed_set)
+    if device is not None:
+        if "device" not in {f.name for f in fields(profile)}:
+            print(f"--device: chapter {chapter.name} takes no device parameter")
+            return 2
+        if store:
+            print("--device: a stored run keeps its profile's device; run without --store")
+            return 2
+        profile = profile_with(profile, device=device)
     if store and not dirty_reason:
         state = tree_state()
         if state.clean is False:

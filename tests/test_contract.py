@@ -173,3 +173,12 @@ def test_staleness_names_changed_files(toy, tmp_path, monkeypatch):
     assert staleness(old).changed == (path,)
     assert path in staleness(old).sentence()
     assert matched_commit(old).startswith(("no", "unknown"))
+
+
+def test_device_override_is_checked(toy, tmp_path, monkeypatch, capsys):
+    from effnotes.experiment_runner import run_experiment
+
+    monkeypatch.setenv("EFFNOTES_RESULTS", str(tmp_path))
+    assert run_experiment("toy", "smoke", device="cpu", progress=False) == 0
+    assert run_experiment("toy", "smoke", device="cpu", store=True, progress=False) == 2
+    assert "--device: a stored run keeps its profile's device" in capsys.readouterr().out
