@@ -25,6 +25,7 @@ from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import Any
 
+#: The profile names, smallest first.
 PROFILES = ("smoke", "ci", "gpu")
 
 #: The book's chapters in reading order: chapter name -> the subpackage that registers it.

@@ -32,6 +32,7 @@ import pandas as pd
 
 KINDS = ("correctness", "result")
 RELATIONS = (">=", "<=", ">", "<", "within", "is true")
+#: The columns of a claims table, in order.
 COLUMNS = ("name", "claim", "value", "threshold", "relation", "holds", "enforced", "kind",
            "verdict")
 

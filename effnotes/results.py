@@ -2,7 +2,7 @@
 
 Expensive runs (the ``gpu`` profile) are stored as ``results/<chapter>/<name>.json``:
 
-.. code-block:: json
+.. code-block:: text
 
     {"provenance": {"git_commit": ..., "effnotes_version": ..., "torch_version": ...,
                     "device": ..., "profile": ..., "parameters": {...},

@@ -33,6 +33,7 @@ from effnotes.validation import check_integer, check_real
 #: A schedule maps (step, total_steps) to a multiplier of the base learning rate.
 LrLambda = Callable[[int, int], float]
 
+#: The learning-rate schedules a :class:`TrainConfig` can name.
 SCHEDULES = ("constant", "linear", "cosine")
 OPTIMIZERS = ("sgd", "adamw")
 

@@ -1,9 +1,12 @@
 """Offline data: everything here ships with an installed package or is generated.
 
-- :func:`load_digits_split` sklearn's 1797 8x8 digits as train/val/test tensors;
-- :func:`load_ucr` the UCR time-series sets bundled with aeon (:data:`UCR_BUNDLED`);
-- :func:`python_prose` the English prose that ships with Python (docstrings and
-  ``pydoc_data.topics``), and :func:`load_text` for any text file by path.
+- :func:`~effnotes.data.digits.load_digits_split` sklearn's 1797 8x8 digits as
+  train/val/test tensors;
+- :func:`~effnotes.data.ucr.load_ucr` the UCR time-series sets bundled with aeon
+  (:data:`~effnotes.data.ucr.UCR_BUNDLED`);
+- :func:`~effnotes.data.text.python_prose` the English prose that ships with Python
+  (docstrings and ``pydoc_data.topics``), and :func:`~effnotes.data.text.load_text` for any
+  text file by path.
 """
 
 from effnotes.data.digits import DigitsSplit, load_digits_split, make_loaders

@@ -34,6 +34,7 @@ _IMAGES = ("a CIFAR-10/100 binary folder (data_batch_1.bin ... data_batch_5.bin 
            "of PNG/JPEG images per class)")
 _TEXT = ("a UTF-8 text file (one document per paragraph) or a folder of .txt files (one "
          "document each)")
+#: What each chapter's ``data_path`` may point at.
 CHAPTER_DATA = {
     "speedup": ("images", _IMAGES),
     "cyclic_tradeoff": ("images", _IMAGES),

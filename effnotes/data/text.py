@@ -2,7 +2,7 @@
 
 :func:`python_prose` reads the standard library's source files with :mod:`ast` (nothing is
 imported or executed) and collects every module, class and function docstring, plus the help
-topics of :mod:`pydoc_data.topics`. Each document keeps the dotted name it came from, so a
+topics of ``pydoc_data.topics``. Each document keeps the dotted name it came from, so a
 chapter can build labelled tasks (e.g. which area of the library a docstring belongs to).
 """
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 #: The UCR classification sets bundled in ``aeon<1.7`` (checked at load time as well).
+#: The UCR datasets bundled with aeon that the book uses.
 UCR_BUNDLED = ("ACSF1", "ArrowHead", "GunPoint", "ItalyPowerDemand", "OSULeaf")
 SPLITS = ("train", "test")
 #: The MADDNESS paper keeps the UCR sets with at least this many training series.

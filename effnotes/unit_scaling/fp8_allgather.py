@@ -62,7 +62,7 @@ _KEEP_SUBCLASS = {
 class FP8AllGatherWeight(torch.Tensor):
     """A weight whose FSDP2 all-gather sends E4M3 bytes. Wraps a plain tensor ``_data`` of the
     same shape, dtype and device; every operation runs on ``_data`` (see
-    :data:`_KEEP_SUBCLASS` for those whose result stays wrapped)."""
+    ``_KEEP_SUBCLASS`` for those whose result stays wrapped)."""
 
     _data: torch.Tensor
 
@@ -132,7 +132,7 @@ def cast_shard(shard: torch.Tensor, param_dtype: torch.dtype | None = None) -> t
 
 def enable_fp8_all_gather(model: nn.Module) -> int:
     """Make every hidden linear weight of ``model`` (each :class:`.modules.Linear`) an
-    :class:`FP8AllGatherWeight`, in place, before :func:`fully_shard` is applied. Returns how
+    :class:`FP8AllGatherWeight`, in place, before :func:`torch.distributed.fsdp.fully_shard` is applied. Returns how
     many weights were wrapped. The embedding, readout, norms and positions keep the usual
     all-gather (the μS recipe keeps them in high precision)."""
     count = 0

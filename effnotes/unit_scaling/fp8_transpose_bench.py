@@ -91,7 +91,8 @@ def _time(variants, want, moved_bytes, task, shape, do_bench) -> list[dict]:
 
 
 def fused_source_check(device: torch.device, dump: str | None = None) -> pd.DataFrame:
-    """The fused cast-and-transpose kernel run directly (bypassing :func:`cast_transpose`'s
+    """The fused cast-and-transpose kernel run directly (bypassing
+    :func:`~effnotes.unit_scaling.fp8_transpose.cast_transpose`'s
     routing of float32 to the two-pass path) on each source dtype, format and tile, with
     the clip written as min/max (as used) and, at 64x128, as ``tl.where`` (a variant that
     avoids min/max instructions, which a known Triton FP8-store miscompile involves),

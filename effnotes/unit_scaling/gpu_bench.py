@@ -147,7 +147,7 @@ class TrainingStep:
 
 
 def build_model(config: DecoderConfig, arm: str) -> Decoder:
-    """A :class:`Decoder` of ``config`` run the way ``arm`` says (its parametrisation and
+    """A :class:`~effnotes.unit_scaling.model.Decoder` of ``config`` run the way ``arm`` says (its parametrisation and
     precision replace ``config``'s), on the current default device, from the current seed."""
     spec = ARMS[arm]
     model = Decoder(config.replace(parametrisation=spec.parametrisation,
