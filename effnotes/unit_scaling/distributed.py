@@ -140,8 +140,8 @@ def mixed_precision_policy(mixed_precision: str) -> MixedPrecisionPolicy:
 def shard_decoder(model: Decoder, mesh: DeviceMesh, *, mixed_precision: str = "none",
                   fp8_all_gather: bool = False) -> Decoder:
     """Apply FSDP2 to ``model`` in place: :func:`torch.distributed.fsdp.fully_shard` on each
-    block, then on the decoder (the root holds the embedding, positions, final norm and readout). With
-    ``fp8_all_gather`` the hidden linear weights are first wrapped by
+    block, then on the decoder (the root holds the embedding, positions, final norm and
+    readout). With ``fp8_all_gather`` the hidden linear weights are first wrapped by
     :func:`.fp8_allgather.enable_fp8_all_gather`; that needs FP8 layers (``precision``
     ``fp8_sim`` or ``fp8_cuda``), whose forward casts the weight to E4M3 anyway."""
     if not isinstance(model, Decoder):
