@@ -60,6 +60,9 @@ class Claim:
     holds: bool
     enforced: bool
     kind: str
+    #: why the value is NaN, when it can be (e.g. "no method had a strong effect"); the
+    #: verdict says so instead of "the run did not measure it"
+    missing_reason: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -68,6 +71,9 @@ class Claim:
             raise ValueError(f"claim must be a non-empty sentence, got {self.claim!r}")
         if self.relation not in RELATIONS:
             raise ValueError(f"relation must be one of {RELATIONS}, got {self.relation!r}")
+        if not isinstance(self.missing_reason, str):
+            raise TypeError(f"missing_reason must be a string, got "
+                            f"{type(self.missing_reason).__name__}")
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         for flag in ("holds", "enforced"):
@@ -75,7 +81,8 @@ class Claim:
                 raise TypeError(f"{flag} must be a bool, got {type(getattr(self, flag)).__name__}")
 
     @classmethod
-    def _compare(cls, name, claim, value, threshold, relation, enforced, kind) -> Claim:
+    def _compare(cls, name, claim, value, threshold, relation, enforced, kind,
+                 missing_reason="") -> Claim:
         value = _number("value", value)
         threshold = _number("threshold", threshold, allow_nan=False)
         if math.isnan(value):
@@ -83,35 +90,41 @@ class Claim:
         else:
             holds = {">=": value >= threshold, "<=": value <= threshold,
                      ">": value > threshold, "<": value < threshold}[relation]
-        return cls(name, claim, value, threshold, relation, bool(holds), _flag(enforced), kind)
+        return cls(name, claim, value, threshold, relation, bool(holds), _flag(enforced), kind,
+                   missing_reason)
 
     @classmethod
     def at_least(cls, name: str, claim: str, value, threshold, *, enforced: bool = True,
-                 kind: str = "result") -> Claim:
+                 kind: str = "result", missing_reason: str = "") -> Claim:
         """``value >= threshold``."""
-        return cls._compare(name, claim, value, threshold, ">=", enforced, kind)
+        return cls._compare(name, claim, value, threshold, ">=", enforced, kind,
+                            missing_reason)
 
     @classmethod
     def at_most(cls, name: str, claim: str, value, threshold, *, enforced: bool = True,
-                kind: str = "result") -> Claim:
+                kind: str = "result", missing_reason: str = "") -> Claim:
         """``value <= threshold``."""
-        return cls._compare(name, claim, value, threshold, "<=", enforced, kind)
+        return cls._compare(name, claim, value, threshold, "<=", enforced, kind,
+                            missing_reason)
 
     @classmethod
     def above(cls, name: str, claim: str, value, threshold, *, enforced: bool = True,
-              kind: str = "result") -> Claim:
+              kind: str = "result", missing_reason: str = "") -> Claim:
         """``value > threshold``."""
-        return cls._compare(name, claim, value, threshold, ">", enforced, kind)
+        return cls._compare(name, claim, value, threshold, ">", enforced, kind,
+                            missing_reason)
 
     @classmethod
     def below(cls, name: str, claim: str, value, threshold, *, enforced: bool = True,
-              kind: str = "result") -> Claim:
+              kind: str = "result", missing_reason: str = "") -> Claim:
         """``value < threshold``."""
-        return cls._compare(name, claim, value, threshold, "<", enforced, kind)
+        return cls._compare(name, claim, value, threshold, "<", enforced, kind,
+                            missing_reason)
 
     @classmethod
     def within(cls, name: str, claim: str, value, target, tolerance, *,
-               enforced: bool = True, kind: str = "result") -> Claim:
+               enforced: bool = True, kind: str = "result",
+               missing_reason: str = "") -> Claim:
         """``|value - target| <= tolerance``; the row's value is the distance and its
         threshold the tolerance."""
         value = _number("value", value)
@@ -122,7 +135,7 @@ class Claim:
         distance = abs(value - target)
         holds = not math.isnan(distance) and distance <= tolerance
         return cls(name, claim, distance, tolerance, "within", bool(holds), _flag(enforced),
-                   kind)
+                   kind, missing_reason)
 
     @classmethod
     def true(cls, name: str, claim: str, condition, *, value=float("nan"),
@@ -139,7 +152,7 @@ class Claim:
         if self.relation == "is true":
             return "holds" if self.holds else "fails"
         if math.isnan(self.value):
-            return "fails: the run did not measure it"
+            return "fails: " + (self.missing_reason or "the run did not measure it")
         shown = f"{self.value:.4g}"
         limit = f"{self.threshold:.4g}"
         if self.relation == "within":

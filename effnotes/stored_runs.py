@@ -60,8 +60,28 @@ class Staleness:
                 "its numbers may differ from a run of today's code.")
 
 
-@functools.lru_cache(maxsize=None)
 def experiment_sources(chapter: str) -> dict[str, str]:
+    """``{path: blob id}`` of the files that running and judging the chapter's experiment
+    imports today. In a process that has imported this chapter's package and no other
+    chapter's (a chapter's own page), those are the ``effnotes`` modules loaded here;
+    otherwise a fresh subprocess imports them, so other chapters' imports do not count."""
+    from effnotes.chapters import BOOK_ORDER
+    from effnotes.sources import loaded_sources
+
+    own = get_chapter(chapter).package
+    others = [p for p in BOOK_ORDER.values() if p != own and p in sys.modules]
+    if own in sys.modules and not others:
+        for part in ("experiment", "claims"):
+            try:
+                get_chapter(chapter).module(part)
+            except ModuleNotFoundError:
+                pass
+        return loaded_sources()
+    return _sources_in_subprocess(chapter)
+
+
+@functools.lru_cache(maxsize=None)
+def _sources_in_subprocess(chapter: str) -> dict[str, str]:
     """``{path: blob id}`` of the files a fresh process imports to run and judge the
     chapter's experiment today (found in a subprocess, so other chapters' imports in this one
     do not count)."""

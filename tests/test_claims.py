@@ -69,3 +69,9 @@ def test_side_by_side_and_seed_sets():
     with pytest.raises(ValueError, match="at least two"):
         across_seed_sets({"one": first})
     assert isinstance(both, pd.DataFrame)
+
+
+def test_a_nan_value_can_say_why():
+    row = Claim.at_least("r", "r is high", float("nan"), 0.8,
+                         missing_reason="no method had a strong effect")
+    assert not row.holds and row.verdict == "fails: no method had a strong effect"
