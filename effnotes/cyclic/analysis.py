@@ -8,7 +8,6 @@ Accuracies are fractions in [0, 1]; times are seconds of training (evaluation ex
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -138,12 +137,6 @@ def analyse(result) -> dict[str, Any]:
         "predicted_saving": float(data["predicted_saving"]),
         "steps_per_epoch": per_epoch,
     }
-
-
-def finite_or_nan(value) -> float:
-    """``value`` as a float, NaN for None or a non-finite value."""
-    value = float("nan") if value is None else float(value)
-    return value if math.isfinite(value) else float("nan")
 
 
 def strong_disagreements(effects: pd.DataFrame) -> int:

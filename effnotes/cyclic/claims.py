@@ -196,3 +196,63 @@ def sentences(result) -> dict[str, str]:
             "correlation_check": check,
             "direction": _direction(a["effects"], a["regularisers"], a["regulariser_gap"]),
             "pooled": f"{pooled:.2f}" if np.isfinite(pooled) else "undefined"}
+
+
+def stored_evidence(stored) -> dict[str, str]:
+    """The stored gpu run's numbers the page quotes, as formatted strings ("n/a" each when
+    nothing is stored): ``source``, the median pair ``saving`` and ``predicted`` (ratios),
+    the largest later gap ``gap_sd`` (seed SDs), ``pooled`` (r), channels-last's effect
+    ``cl_effect`` (points) and ``cl_z``, each regulariser's effect on both curves
+    (``ls_standard``, ``ls_cyclic``, ``mixup_standard``, ``mixup_cyclic``, points), their
+    mean ``regulariser_gap`` (standard minus cyclic, points) and largest standard error
+    ``regulariser_se`` (points), ``first_difference`` (points), ``direction`` and
+    ``checks`` (sentences)."""
+    from effnotes.cyclic.compare import describe_agreement
+
+    keys = ("source", "saving", "predicted", "gap_sd", "pooled", "cl_effect", "cl_z",
+            "ls_standard", "ls_cyclic", "mixup_standard", "mixup_cyclic", "regulariser_gap",
+            "regulariser_se", "first_difference", "direction", "checks")
+    if stored is None:
+        return dict.fromkeys(keys, "n/a")
+    a, numbers = analyse(stored), headline(stored)
+    effects = a["effects"]
+
+    def effect(method: str, column: str, spec: str = "+.2f") -> str:
+        return format(100 * effects.loc[method, column], spec) if method in effects.index \
+            else "n/a"
+
+    def number(key: str, spec: str = ".2f") -> str:
+        value = numbers.get(key, math.nan)
+        return "n/a" if not np.isfinite(value) else format(value, spec)
+
+    regularisers = a["regularisers"]
+    se = 100 * effects.loc[regularisers, "se"].max() if regularisers else math.nan
+    values = {
+        "source": stored.describe(),
+        "saving": number("cost saving, median over (method, seed) pairs (x)"),
+        "predicted": number("cost saving, predicted from steps (x)", ".3f"),
+        "gap_sd": number("largest |gap| after the first budget (seed SDs)", ".1f"),
+        "pooled": number("correlation, all methods pooled"),
+        "cl_effect": effect("channels_last", "standard_effect"),
+        "cl_z": number("channels_last: effect / SE", ".1f"),
+        "ls_standard": effect("label_smoothing", "standard_effect"),
+        "ls_cyclic": effect("label_smoothing", "cyclic_effect"),
+        "mixup_standard": effect("mixup", "standard_effect"),
+        "mixup_cyclic": effect("mixup", "cyclic_effect"),
+        "regulariser_gap": number("regularisers: standard minus cyclic effect (pp)",
+                                      "+.2f"),
+        "regulariser_se": "n/a" if not np.isfinite(se) else f"{se:.2f}",
+        "first_difference": number("first trough, largest |cyclic - standard| (pp)"),
+        "direction": _direction(effects, regularisers, a["regulariser_gap"]),
+        "checks": describe_agreement(a["agreement"]),
+    }
+    return {key: values[key] for key in keys}
+
+
+def headlines_side_by_side(live, stored) -> pd.DataFrame:
+    """:func:`headline` of the live run beside the stored run's (``stored`` may be None:
+    nothing stored), one row per number; a number one run lacks is NaN in its column."""
+    columns = {"this page": headline(live)}
+    if stored is not None:
+        columns[f"stored {stored.profile}"] = headline(stored)
+    return pd.concat(columns, axis=1, sort=False)

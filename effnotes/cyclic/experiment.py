@@ -60,17 +60,18 @@ def schedule(profile, state, *, progress=False) -> dict:
 def runs(profile, state, *, progress=False) -> dict:
     """Every method and seed (``first_seed`` .. ``first_seed + seeds - 1``): one cyclic run
     and one standard run per trough budget. ``points``, ``runs`` and ``trace`` are the frames
-    of :func:`~effnotes.cyclic.runs.run_comparison`; ``hardware`` says where they ran."""
+    of :func:`~effnotes.cyclic.runs.run_comparison`; ``hardware`` (a record) and
+    ``hardware_text`` (a sentence) say where they ran, with the profile's thread count."""
     from effnotes.runtime import choose_device, describe_hardware, torch_threads
 
     device = choose_device(profile.device)
     seeds = list(range(profile.first_seed, profile.first_seed + profile.seeds))
     threads = profile.torch_threads
     with torch_threads(threads) if threads else contextlib.nullcontext():
-        hardware = describe_hardware(device).as_dict()
+        hardware = describe_hardware(device)
         frames = run_comparison(get_methods(list(profile.methods)), seeds, state["_split"],
                                 state["_setup"], device=device, progress=progress)
-    return {"hardware": hardware, **frames}
+    return {"hardware": hardware.as_dict(), "hardware_text": str(hardware), **frames}
 
 
 def _partial(profile, state) -> Result:
