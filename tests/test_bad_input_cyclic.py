@@ -40,6 +40,10 @@ CASES = [
      "warmup_start"),
     ("lr step float", lambda: schedule().lr(2.0), ValueError, "step"),
     ("lr step negative", lambda: schedule().lr(-1), ValueError, "step"),
+    ("call step negative", lambda: schedule()(-1, 10), ValueError, "step"),
+    ("call step float", lambda: schedule()(2.0, 10), ValueError, "step"),
+    ("call step text", lambda: schedule()("2", 10), ValueError, "step"),
+    ("call step past the end", lambda: schedule()(11, 10), ValueError, "step"),
     ("cycle_index float", lambda: schedule().cycle_index(2.5), ValueError, "step"),
     ("cycle_index text", lambda: schedule().cycle_index("2"), ValueError, "step"),
     ("cycle_length float", lambda: schedule().cycle_length(1.0), ValueError, "cycle index"),
@@ -102,3 +106,9 @@ def test_valid_input_still_reads_off():
     assert points["val_accuracy"].tolist() == [0.6]
     assert schedule().cycle_index(np.int64(4)) == 1
     assert evaluation_steps(np.array([2, 5]), 10, every=1, window=0) == [2, 5]
+
+
+def test_call_accepts_every_step_of_the_run_and_its_end():
+    cyclic = schedule(warmup=2)
+    assert [cyclic(step, 10) for step in (0, 9, 10)] == [cyclic.factor(s) for s in (0, 9, 10)]
+    assert cyclic(np.int64(3), 10) == cyclic.factor(3)

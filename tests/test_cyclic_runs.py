@@ -2,7 +2,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from effnotes.chapters import get_chapter
 from effnotes.cyclic.runs import METHODS, CyclicSetup, Method, get_methods, run_comparison
 from effnotes.data.digits import load_digits_split
 from effnotes.models import BlurPool2d
@@ -76,31 +75,15 @@ def test_first_trough_is_the_standard_run_of_that_budget(tiny_comparison):
     assert (table["cyclic"] == table["standard"]).all()
 
 
-@pytest.fixture(scope="module")
-def stored_smoke(stored_profile):
-    """The experiment's smoke profile, run once through its command line and stored."""
+def test_experiment_main_is_the_experiment_command(monkeypatch):
+    """``python -m effnotes.cyclic.experiment`` is an alias of ``effnotes experiment``."""
+    from effnotes import cli
     from effnotes.cyclic import experiment
 
-    return stored_profile(experiment, "cyclic_tradeoff")
-
-
-def test_experiment_runs_a_profile_and_stores_it(stored_smoke):
-    assert stored_smoke["provenance"]["profile"] == "smoke"
-    assert stored_smoke["provenance"]["parameters"] == get_chapter("cyclic_tradeoff").parameters("smoke")
-    data = stored_smoke["data"]
-    assert set(data) == {"hardware", "predicted_saving", "trough_epochs", "points", "runs", "trace"}
-    assert data["trough_epochs"] == [2, 4, 8, 16]
-
-
-def test_headline_numbers_read_live_and_stored_results_alike(stored_smoke):
-    from effnotes.cyclic.experiment import headline_numbers
-
-    stored = stored_smoke["data"]
-    numbers = headline_numbers(stored)
-    assert numbers["cost saving, measured (x)"] > 1
-    assert numbers.index.str.startswith("mixup").sum() == 3
-    live = dict(stored, points=pd.DataFrame(stored["points"]), runs=pd.DataFrame(stored["runs"]))
-    pd.testing.assert_series_equal(headline_numbers(live), numbers)
+    seen = []
+    monkeypatch.setattr(cli, "main", lambda argv: seen.append(argv) or 0)
+    assert experiment.main(["--profile", "smoke"]) == 0
+    assert seen == [["experiment", "cyclic_tradeoff", "--profile", "smoke"]]
 
 
 def test_agreement_checks_count_gaps_and_strong_methods():

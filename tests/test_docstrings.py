@@ -18,7 +18,6 @@ effnotes.cli.make_parser
 effnotes.cyclic.CyclicSetup.schedule
 effnotes.cyclic.CyclicSetup.train_config
 effnotes.cyclic.Method.train_config
-effnotes.cyclic.experiment.main
 effnotes.cyclic.runs.CyclicSetup.schedule
 effnotes.cyclic.runs.CyclicSetup.train_config
 effnotes.cyclic.runs.Method.train_config

@@ -5,7 +5,10 @@
 - :mod:`effnotes.cyclic.readoff` trough points of one run, as tradeoff curves;
 - :mod:`effnotes.cyclic.runs` methods on the digits CNN, cyclic and standard runs;
 - :mod:`effnotes.cyclic.compare` gaps, method-effect correlations and the cost saving;
-- :mod:`effnotes.cyclic.experiment` the whole experiment for one profile, without Jupyter.
+- :mod:`effnotes.cyclic.experiment` the experiment as named stages, and `run(profile)`;
+- :mod:`effnotes.cyclic.analysis` what a run (live or stored) concludes, from its tables;
+- :mod:`effnotes.cyclic.claims` the claims table, headline numbers and verdict sentences;
+- :mod:`effnotes.cyclic.plots` the figures and the page's tables.
 """
 
 from effnotes.chapters import Chapter, register

@@ -92,3 +92,71 @@ def draw_schedule_shape(warmup: int, first_cycle: int, m: float, budget: int,
     saving = f"one run saves {sum(found) / found[-1]:.2f}x" if found else "no trough yet"
     ax.set_title(f"troughs at {shown or 'none'} epochs; {saving}")
     plt.show()
+
+
+def plot_effects(differences: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
+    """Each method's effect (method minus baseline, in percentage points) at every budget
+    after the first: the standard curve's on x, the cyclic curve's on y, with the diagonal
+    where the two curves agree. ``differences`` is
+    :func:`~effnotes.cyclic.compare.method_differences` (fractions)."""
+    ax = ax or plt.gca()
+    for method, group in differences.groupby("method", sort=False):
+        ax.scatter(100 * group["standard_diff"], 100 * group["cyclic_diff"],
+                   label=method.replace("_", " "))
+    edge = 1.1 * 100 * differences[["standard_diff", "cyclic_diff"]].abs().to_numpy().max()
+    ax.plot([-edge, edge], [-edge, edge], color="0.5", linestyle=":", label="agreement")
+    ax.set_xlabel("method - baseline, standard curve (points)")
+    ax.set_ylabel("method - baseline, cyclic curve (points)")
+    ax.set_title("A method's effect as the two curves measure it")
+    ax.legend(fontsize="small")
+    return ax
+
+
+# --- tables for the page (DataFrames in percentage points, rounded) ----------------------
+
+def accuracy_table(points: pd.DataFrame) -> pd.DataFrame:
+    """Each curve's seed mean and SD of validation accuracy (%) per method and budget."""
+    table = points.groupby(["method", "budget_epochs", "kind"])["val_accuracy"]
+    table = (100 * table.agg(["mean", "std"])).unstack("kind")
+    table.columns = [f"{kind} {stat} (%)" for stat, kind in table.columns]
+    table = table[[f"{kind} {stat} (%)" for kind in ("standard", "cyclic")
+                   for stat in ("mean", "std")]]
+    return table.rename_axis(["method", "budget (epochs)"]).round(2)
+
+
+def gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
+    """The curves' seed means, the gap (cyclic - standard) and the pooled seed SD in
+    percentage points, and the gap in pooled SDs, per method and budget; ``gaps`` is a
+    :func:`~effnotes.cyclic.compare.curve_gaps` frame (indexed or with its index as columns)."""
+    frame = gaps.set_index(["method", "budget_epochs"]) if "method" in gaps.columns else gaps
+    shown = pd.DataFrame({
+        "standard (%)": 100 * frame["standard_mean"], "cyclic (%)": 100 * frame["cyclic_mean"],
+        "gap (points)": 100 * frame["gap"], "pooled SD (points)": 100 * frame["pooled_sd"],
+        "gap (SDs)": frame["gap_in_sd"]})
+    return shown.rename_axis(["method", "budget (epochs)"]).round(2)
+
+
+def window_table(gaps: pd.DataFrame, one_sided: pd.DataFrame) -> pd.DataFrame:
+    """The gap (points) with the paper's window either side of the trough beside the gap
+    with the window cut at the trough, and the latter in pooled seed SDs."""
+    both, one = (g.set_index(["method", "budget_epochs"]) if "method" in g.columns else g
+                 for g in (gaps, one_sided))
+    return pd.DataFrame({"gap, ±window (points)": 100 * both["gap"],
+                         "gap, up to the trough (points)": 100 * one["gap"],
+                         "SDs, up to the trough": one["gap_in_sd"]}
+                        ).rename_axis(["method", "budget (epochs)"]).round(2)
+
+
+def effects_table(effects: pd.DataFrame) -> pd.DataFrame:
+    """Per method: its effect on each curve and the standard error (points), ``mean_gap``
+    (standard minus cyclic effect, points: positive when the cyclic curve under-rates the
+    method), z, the across-budget correlation and, when present, its bootstrap interval."""
+    frame = effects.set_index("method") if "method" in effects.columns else effects
+    shown = pd.DataFrame({
+        "standard effect (points)": 100 * frame["standard_effect"],
+        "SE (points)": 100 * frame["se"], "z": frame["z"],
+        "cyclic effect (points)": 100 * frame["cyclic_effect"],
+        "standard - cyclic (points)": 100 * frame["mean_gap"], "r": frame["correlation"]})
+    if {"low", "high"} <= set(frame.columns):
+        shown["r low"], shown["r high"] = frame["low"], frame["high"]
+    return shown.round(2)

@@ -138,8 +138,13 @@ class CyclicSchedule:
 
     def __call__(self, step: int, total_steps: int) -> float:
         """The ``TrainConfig.schedule`` protocol: the multiplier at ``step`` of a run of
-        ``total_steps`` steps (which must outlast the warm-up)."""
+        ``total_steps`` steps (which must outlast the warm-up). ``step`` is an integer in
+        ``[0, total_steps]`` (``total_steps`` itself: the value a scheduler asks for once the
+        run has ended)."""
         self.check_budget(total_steps)
+        if not _is_int(step) or not 0 <= step <= total_steps:
+            raise ValueError(f"step must be an integer in [0, total_steps={total_steps}], "
+                             f"got {step!r}")
         return self.factor(step)
 
     def check_budget(self, total_steps: int) -> int:
