@@ -63,8 +63,8 @@ def _parity_rows(result, enforced: bool) -> list[Claim]:
         Claim.at_least("inference_mus_argmax", "The FP8-trained μS model's FP8 inference "
                        "agrees with BF16 inference of the same weights on at least 95% of "
                        "arg-max tokens (%)", 100 * agreement, 95.0, enforced=enforced),
-        Claim.within("inference_mus_loss", "... and its FP8 inference loss is within 1% of "
-                     "its BF16 inference loss (%)", 100 * loss_gap, 0.0, 1.0,
+        Claim.within("inference_mus_loss", "The FP8-trained μS model's FP8 inference loss is "
+                     "within 1% of its BF16 inference loss (%)", 100 * loss_gap, 0.0, 1.0,
                      enforced=enforced),
     ]
 
@@ -91,22 +91,25 @@ def claims(result, profile) -> pd.DataFrame:
         Claim.true("formula_error_decreasing", "Prop. 2.1's closed form is a large-k "
                    "approximation: its error against the exact value falls with k from k = 4",
                    bool(v.get("formula_error_decreasing", False)), kind="correctness"),
-        Claim.below("formula_error_k256", "... and is under 5% at k = 256 (|error|, a fraction)",
+        Claim.below("formula_error_k256", "Prop. 2.1's closed form is within 5% of the exact value at k = 256 (|error|, a fraction)",
                     abs(_get(v, "formula_error_k256")), FORMULA_TOLERANCE, kind="correctness"),
         # μS's scales at initialisation are the recipe's construction: correctness
         Claim.at_least("mus_input_rms_low", "In the deep μS model the q/k/v, MLP-up and "
                        "MLP-down inputs have RMS at least 0.5", _get(d, "mus_in_min"), 0.5,
                        kind="correctness"),
-        Claim.at_most("mus_input_rms_high", "... and at most 2", _get(d, "mus_in_max"), 2.0,
+        Claim.at_most("mus_input_rms_high", "In the deep μS model the q/k/v, MLP-up and "
+                      "MLP-down inputs have RMS at most 2", _get(d, "mus_in_max"), 2.0,
                       kind="correctness"),
         Claim.at_least("mus_proj_rms_low", "The attention output projection's input (the "
                        "attention output) has RMS at least 0.25", _get(d, "mus_proj_min"), 0.25,
                        kind="correctness"),
-        Claim.at_most("mus_proj_rms_high", "... and at most 2", _get(d, "mus_proj_max"), 2.0,
+        Claim.at_most("mus_proj_rms_high", "The attention output projection's input has RMS "
+                      "at most 2", _get(d, "mus_proj_max"), 2.0,
                       kind="correctness"),
         Claim.at_least("mus_residual_low", "μS's residual stream has RMS at least 0.5 after "
                        "every block", _get(d, "mus_res_min"), 0.5, kind="correctness"),
-        Claim.at_most("mus_residual_high", "... and at most 2", _get(d, "mus_res_max"), 2.0,
+        Claim.at_most("mus_residual_high", "μS's residual stream has RMS at most 2 after "
+                      "every block", _get(d, "mus_res_max"), 2.0,
                       kind="correctness"),
         Claim.below("mus_grad_underflow", "Under 1% of μS's hidden-layer gradient entries "
                     "underflow in E5M2 (mean fraction)", _get(d, "mus_under"), 0.01,
@@ -119,8 +122,8 @@ def claims(result, profile) -> pd.DataFrame:
                     "after the last block exceeds 1.1x that after the first (ratio)",
                     _get(d, "sp_res_last") / _get(d, "sp_res_first") if d else NAN, 1.1,
                     enforced=results),
-        Claim.below("sp_residual_peak", "... and stays far below unit scale: its largest RMS "
-                    "is under 0.5", _get(d, "sp_res_max"), SP_RESIDUAL_PEAK, enforced=results),
+        Claim.below("sp_residual_peak", "SP's residual stream stays far below unit scale: its "
+                    "largest RMS is under 0.5", _get(d, "sp_res_max"), SP_RESIDUAL_PEAK, enforced=results),
         Claim.true("only_sp_diverges", "No μS training run diverges (an SP run may)",
                    bool(t.get("only_sp_diverges", False)), enforced=results),
         Claim.within("mus_fp8_gap", "μS in simulated FP8 ends within the profile's tolerance "
@@ -150,8 +153,9 @@ def claims(result, profile) -> pd.DataFrame:
                       "training comparison μS's FP32 loss is at most the FP8 tolerance above "
                       "SP's (μS / SP − 1)", _get(t, "mus_over_sp_loss"),
                       profile.fp8_gap_tolerance, enforced=False),
-        Claim.at_most("mus_matches_sp_widest", "... and at the widest width of the sweep, "
-                      "each at its best rate (μS / SP − 1)", _get(s, "mus_over_sp_widest"),
+        Claim.at_most("mus_matches_sp_widest", "The paper: μS trains as well as SP. At the "
+                      "widest width of the sweep, each at its best rate, μS's loss is at most the "
+                      "FP8 tolerance above SP's (μS / SP − 1)", _get(s, "mus_over_sp_widest"),
                       profile.fp8_gap_tolerance, enforced=False),
     ]
     if profile.gpu_bench:
