@@ -115,16 +115,17 @@ def test_masking_runs_on_a_user_corpus_with_and_without_labels(tmp_path, monkeyp
 
 def test_unit_scaling_reads_bytes_from_data_path(tmp_path, monkeypatch):
     from effnotes.chapters import get_chapter
+    from effnotes.contract import profile_with
     from effnotes.unit_scaling.experiment import load_data
 
     _folder(tmp_path / "t", n=3, words=50)
-    params = get_chapter("unit_scaling").parameters("smoke") | {"data_path": str(tmp_path / "t"),
-                                                               "corpus_bytes": None}
-    data = load_data(params)
+    profile = profile_with(get_chapter("unit_scaling").profile("smoke"),
+                           data_path=str(tmp_path / "t"), corpus_bytes=None)
+    data = load_data(profile)
     total = len(load_text_data(tmp_path / "t").text.encode())
     assert len(data.train) + len(data.val) == total
     with pytest.raises(FileNotFoundError, match="no data at .*absent"):
-        load_data(params | {"data_path": str(tmp_path / "absent")})
+        load_data(profile_with(profile, data_path=str(tmp_path / "absent")))
 
 
 def test_corpus_cli_takes_an_input(tmp_path, capsys):

@@ -94,7 +94,6 @@ effnotes.unit_scaling.comm_bytes.CollectiveBytes.as_dict
 effnotes.unit_scaling.dist_bench.main
 effnotes.unit_scaling.distributed.Context.is_main
 effnotes.unit_scaling.distributed.checkpoint_path
-effnotes.unit_scaling.experiment.main
 effnotes.unit_scaling.fp8_allgather.FP8AllGatherWeight.fsdp_post_all_gather
 effnotes.unit_scaling.fp8_allgather.FP8AllGatherWeight.fsdp_pre_all_gather
 effnotes.unit_scaling.functional.check_precision

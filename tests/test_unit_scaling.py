@@ -334,8 +334,11 @@ def test_experiment_command_stores_the_smoke_profile(stored_profile):
     assert record["provenance"]["profile"] == "smoke"
     assert {"variances", "hidden", "residual", "runs", "curves", "sweep"} <= set(data)
     assert "speedup" not in data  # the GPU benchmark runs only when the profile asks for it
-    numbers = experiment.headline_numbers(data)
+    from effnotes.unit_scaling.claims import headline
+
+    numbers = headline(data)
     assert numbers.notna().sum() >= 6
+    assert record["provenance"]["claims"], "--store records the claims it judged"
 
 
 def test_gpu_profile_sorts_kernel_names_into_categories():

@@ -119,4 +119,21 @@ def distributed_summary(root: Path | None = None) -> DistributedSummary:
     return DistributedSummary(n1, multi, table, _n1_text(n1), _multi_text(multi))
 
 
-__all__ = ["DistributedSummary", "distributed_summary", "arm_table", "ARM_LABELS"]
+def show_distributed(root: Path | None = None) -> dict:
+    """Display the stored distributed runs' table on the chapter's page (or a note that none
+    is stored) and return the sentences it glues, ``dist_n1_text`` and ``dist_multi_text``.
+    A stored one-GPU run whose FP8 all-gather does not move fewer bytes than the BF16 one
+    (``all_gather_bytes_ratio >= 1``) raises ``AssertionError``: the page's claim is false."""
+    from IPython.display import Markdown, display
+
+    beyond = distributed_summary(root)
+    display(Markdown("*No distributed run is stored yet.*") if beyond.table is None
+            else beyond.table.round(3))
+    ratio = None if beyond.n1 is None else beyond.n1.data["summary"].get("all_gather_bytes_ratio")
+    if ratio is not None and not ratio < 1:
+        raise AssertionError(f"the stored FP8 all-gather moves {ratio:.2f}x the BF16 bytes")
+    return {"dist_n1_text": beyond.n1_text, "dist_multi_text": beyond.multi_text}
+
+
+__all__ = ["DistributedSummary", "distributed_summary", "arm_table", "show_distributed",
+           "ARM_LABELS"]

@@ -22,6 +22,9 @@ from effnotes.unit_scaling.gpu_bench import ARMS, step_time_table
 #: the two references of μS-FP8 in the loss-parity runs, with the chapter's names
 REFERENCES = {"mus_bf16": "μS-BF16", "sp_bf16": "SP-BF16"}
 
+#: the whole-step speedup over μS-BF16 at width 2048 the chapter set itself as a target
+SPEED_TARGET = 1.35
+
 #: claim id -> the claim, as the chapter states it
 STORED_CLAIMS = {
     "parity_mus": "μS-FP8 matches μS-BF16: the 95% interval of the mean final-loss gap over "
@@ -120,7 +123,7 @@ def stored_claims(data: dict | None, step_data: dict | None) -> pd.DataFrame:
     if fp8 is None:
         results["speed_goal"] = (None, "no step-time comparison at width 2048 stored")
     else:
-        results["speed_goal"] = (fp8["speedup"] >= 1.35,
+        results["speed_goal"] = (fp8["speedup"] >= SPEED_TARGET,
                                  f"median {fp8['speedup']:.3f}× (rounds "
                                  f"{fp8['speedup_min']:.3f}–{fp8['speedup_max']:.3f}×)")
     if fp8 is None or tao is None:
@@ -157,5 +160,98 @@ def stored_claims(data: dict | None, step_data: dict | None) -> pd.DataFrame:
     return pd.DataFrame(rows, index=list(STORED_CLAIMS))
 
 
-__all__ = ["REFERENCES", "STORED_CLAIMS", "inference_table", "parity_table",
-           "step_time_sentence", "step_time_table", "stored_claims"]
+def shape_sentence(config: dict | None) -> str:
+    """A stored benchmark's model shape in words ("width 2048, 24 layers, sequences of 2048
+    bytes, 8 sequences a step"), from its config dict; "not stored" without one."""
+    if not config:
+        return "not stored"
+    text = (f"width {config['d_model']}, {config['n_layers']} layers, sequences of "
+            f"{config['seq_len']}, {config['batch_size']} sequences "
+            f"({config['batch_size'] * config['seq_len']:,} tokens) a step")
+    if "steps" in config:
+        text += f", {config['steps']} steps"
+    if "seeds" in config:
+        text += f", seeds {', '.join(str(s) for s in config['seeds'])}"
+    return text
+
+
+def show_gpu_runs() -> dict:
+    """Display the stored GPU runs on the chapter's page: the step-time table
+    (``gpu_step_times.json``), the loss-parity and inference-parity tables of the ``gpu`` run
+    and its parity curves, or a note for each that is not stored; then the claims about the
+    step times (:func:`stored_claims`). Returns the values the page glues (sources, shapes,
+    the speed target, sentences)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import Markdown, display
+
+    from effnotes.contract import stored_result
+    from effnotes.results import has_result, load_result
+    from effnotes.unit_scaling.plots import plot_parity_curves
+
+    stored = stored_result("unit_scaling", "gpu")
+    data = None if stored is None else dict(stored.data)
+    steps = load_result("unit_scaling", "gpu_step_times") \
+        if has_result("unit_scaling", "gpu_step_times") else None
+    step_data = None if steps is None else steps.data
+    tables = {"step-time comparison": None if step_data is None else step_time_table(step_data),
+              "loss parity": parity_table(data), "inference parity": inference_table(data)}
+    for title, table in tables.items():
+        display(Markdown(f"*No {title} of this kind is stored yet.*") if table is None
+                else table.round(3))
+    if tables["loss parity"] is not None:
+        plot_parity_curves(data["parity"]["curves"], stored.provenance.get("device", "?"))
+        plt.show()
+    claims = stored_claims(data, step_data)
+    speed = claims.loc[["speed_goal", "speed_torchao", "speed_wide"]]
+    display(speed.rename(columns={"holds": "holds on the stored run"}))
+    sizes = (step_data or {}).get("sizes", {})
+    parity_config = (data or {}).get("parity", {}).get("config")
+    return {"step_source": "not stored yet" if steps is None else steps.describe(),
+            "gpu_source": "not stored yet" if stored is None else stored.describe(),
+            "steps_d2048": step_time_sentence(step_data, "d2048"),
+            "steps_d4096": step_time_sentence(step_data, "d4096"),
+            "shape_d2048": shape_sentence(sizes.get("d2048", {}).get("config")),
+            "shape_d4096": shape_sentence(sizes.get("d4096", {}).get("config")),
+            "parity_shape": shape_sentence(parity_config),
+            "parity_base_width": str((parity_config or {}).get("base_width", "?")),
+            "speed_target": SPEED_TARGET,
+            "speed_goal_verdict": claims.loc["speed_goal", "holds"],
+            "speed_goal_evidence": claims.loc["speed_goal", "evidence"],
+            "parity_mus_evidence": claims.loc["parity_mus", "evidence"],
+            "parity_sp_evidence": claims.loc["parity_sp", "evidence"],
+            "inference_mus_evidence": claims.loc["inference_mus", "evidence"]}
+
+
+def show_kernel_profile() -> str:
+    """Display the stored kernel-time profile (``gpu_profile.json``: GPU kernel time per
+    step, ms, by category, BF16 and FP8) as a table and a bar chart, and return the
+    sentence the page glues: its Amdahl reading (:func:`.gpu_profile.gemm_amdahl`), or that
+    no profile is stored."""
+    import matplotlib.pyplot as plt
+    from IPython.display import Markdown, display
+
+    from effnotes.results import as_frame, has_result, load_result
+    from effnotes.unit_scaling.gpu_profile import gemm_amdahl
+    from effnotes.unit_scaling.plots import plot_kernel_breakdown
+
+    if not has_result("unit_scaling", "gpu_profile"):
+        display(Markdown("*No stored GPU profile yet.*"))
+        return "No profile is stored yet"
+    profile = load_result("unit_scaling", "gpu_profile")
+    breakdown = as_frame(profile.data["breakdown"]).set_index("category")
+    display(breakdown.round(2))
+    plot_kernel_breakdown(breakdown)
+    plt.show()
+    amdahl = gemm_amdahl(breakdown)
+    return (f"The profile ({profile.describe()}) puts {100 * amdahl['gemm_share']:.0f}% of the "
+            f"BF16 step's kernel time in GEMMs, which ran {amdahl['gemm_factor']:.2f}× faster "
+            f"in FP8; Amdahl's law turns that into {amdahl['predicted_speedup']:.2f}× for the "
+            f"step (the arms' total kernel times differ by {amdahl['kernel_time_ratio']:.2f}×). "
+            f"Even GEMMs twice as fast would give only "
+            f"{amdahl['speedup_if_gemms_doubled']:.2f}×: attention, norms, casts and the "
+            "optimiser, which FP8 leaves alone, cap the step's gain")
+
+
+__all__ = ["REFERENCES", "SPEED_TARGET", "STORED_CLAIMS", "inference_table", "parity_table",
+           "shape_sentence", "show_gpu_runs", "show_kernel_profile", "step_time_sentence",
+           "step_time_table", "stored_claims"]
