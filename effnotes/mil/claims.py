@@ -107,35 +107,40 @@ def sensitivity_pivot(result) -> pd.DataFrame:
     return grid.pivot(index="witness_positive", columns="n_beats", values="auc")
 
 
+def repetition_table(result) -> pd.DataFrame:
+    """How much the bags repeat beats, one row per bag size (beats per patient): the bank
+    records' shortest and longest length (beats), how many of them repeat beats in such a bag,
+    the mean share of a bag's positions holding a beat already in it (percent) and the most
+    uses of one beat; short column names, for the page."""
+    rep = table(result, "repetition")
+    names = {"n_beats": "beats per bag", "min_record_beats": "shortest record",
+             "max_record_beats": "longest record", "records_repeating": "records repeating",
+             "n_records": "records", "mean_repeated_share": "repeated (%)",
+             "max_uses": "most uses of a beat"}
+    shown = rep.rename(columns=names)[list(names.values())].set_index("beats per bag")
+    return shown.assign(**{"repeated (%)": 100 * shown["repeated (%)"]}).round(1)
+
+
 # --- the numbers the page glues -------------------------------------------------------------
+# Each function returns names without the page's prefix: the page glues ``cohort_<name>``,
+# ``auc_<name>``, ``risk_<name>``, ``sens_<name>``, ``rep_<name>`` and ``gpu_<name>``, and
+# :func:`headline` names its numbers the same way.
+
+PREFIXES = {"cohort": "cohort", "methods": "auc", "risk": "risk", "sensitivity": "sens",
+            "repetition": "rep", "stored": "gpu"}
 
 
-def profile_numbers(profile) -> dict:
-    """The numbers the derivation and the cohort's description quote, from the profile and
-    the beat bank's configuration: ``bag_q`` (the share of a positive bag's instances that
-    hold a witness, $1 - (1 - w)^m$), ``instance_bound`` (about $1/2 + q/2$), the witness
-    shares in percent, the cohort's size, the bank's records, length (minutes), rate (Hz) and
-    heart-rate range (beats per minute), and the gpu profile's bag size."""
-    from effnotes.chapters import get_chapter
-    from effnotes.mil.beats import BankConfig
-
-    bank = BankConfig()
-    q = 1 - (1 - profile.witness_positive) ** profile.instance_beats
-    return {"bag_q": q, "instance_bound": 0.5 + q / 2,
-            "witness_pct": 100 * profile.witness_positive,
-            "witness_neg_pct": 100 * profile.witness_negative_max,
-            "n_patients": profile.n_patients, "n_beats": profile.n_beats,
-            "instance_beats": profile.instance_beats, "amplitude": profile.amplitude,
-            "n_seeds": profile.seeds, "bank_records": bank.n_records,
-            "bank_minutes": bank.duration_s / 60, "bank_rate": bank.sampling_rate,
-            "bank_hr_low": bank.heart_rate[0], "bank_hr_high": bank.heart_rate[1],
-            "gpu_n_beats": get_chapter("mil_ecg").profile("gpu").n_beats}
+def prefixed(prefix: str, numbers: Mapping) -> dict:
+    """``numbers`` with ``<prefix>_`` before each name."""
+    return {f"{prefix}_{name}": value for name, value in numbers.items()}
 
 
 def cohort_numbers(result) -> dict:
-    """The cohort stage's numbers: the hardware it ran on (a sentence), the class mean beats'
-    largest gap (mV and SDs), the mean RR interval per class (ms), each class's event rate
-    and the number of bank records the patients come from."""
+    """The cohort stage's numbers: the ``hardware`` it ran on (a sentence), the class mean
+    beats' largest gap (``mean_gap``, mV; ``mean_gap_sd``, in SDs of the patients' mean
+    beats), the mean RR interval per class (``rr_neg``, ``rr_pos``, ms), each class's event
+    rate (``event_rate_neg``, ``event_rate_pos``) and the number of bank records the patients
+    come from (``n_records``)."""
     from effnotes.runtime import Hardware
 
     data = _data(result)
@@ -143,41 +148,43 @@ def cohort_numbers(result) -> dict:
     numbers = {key: float(summary.get(name, NAN)) for key, name in (
         ("mean_gap", "mean_gap_mv"), ("mean_gap_sd", "mean_gap_sd"),
         ("rr_neg", "rr_negative_ms"), ("rr_pos", "rr_positive_ms"),
-        ("event_rate_pos", "event_rate_positive"), ("event_rate_neg", "event_rate_negative"),
-        ("n_records", "n_records"))}
+        ("event_rate_pos", "event_rate_positive"), ("event_rate_neg", "event_rate_negative"))}
+    numbers["n_records"] = int(summary["n_records"]) if "n_records" in summary else NAN
     numbers["hardware"] = str(Hardware(**data["hardware"])) if "hardware" in data else "unknown"
     return numbers
 
 
 def method_numbers(result) -> dict:
-    """The comparison's numbers: ``auc_<method>`` (mean patient AUC over seeds, ``/`` as
-    ``_``), the lowest seed's AUC of dense/top20 and of attention MIL, the dense and CNN
-    instance AUCs against inherited labels, the dense witness-detection AUC, the gain of
-    top-20% over mean pooling (dense) and the number of seeds."""
+    """The comparison's numbers: each method's mean patient AUC over seeds (named after the
+    method, ``/`` as ``_``: ``dense_top20``), the lowest seed's AUC of dense/top20 and of
+    attention MIL (``min_dense_top20``, ``min_cnn_attention``), the dense and CNN instance
+    AUCs against inherited labels (``instance_dense``, ``instance_cnn``), the dense
+    witness-detection AUC (``witness_dense``) and the gains of top-20% over mean and over max
+    pooling (``top20_minus_mean``, ``top20_minus_max``; dense, mean AUC)."""
     mean, low = _by_method(result), _by_method(result, "min")
-    numbers = {f"auc_{m.replace('/', '_')}": float(v) for m, v in mean.items()}
+    numbers = {m.replace("/", "_"): float(v) for m, v in mean.items()}
     instance = table(result, "instance").groupby("arch")[["instance_auc", "witness_auc"]].mean()
-    numbers |= {"min_auc_top20": _get(low, HEADLINE),
-                "min_auc_attention": _get(low, "cnn/attention"),
-                "instance_auc": _get(instance["instance_auc"], "dense"),
-                "witness_auc": _get(instance["witness_auc"], "dense"),
-                "instance_auc_cnn": _get(instance["instance_auc"], "cnn"),
+    numbers |= {"min_dense_top20": _get(low, HEADLINE),
+                "min_cnn_attention": _get(low, "cnn/attention"),
+                "instance_dense": _get(instance["instance_auc"], "dense"),
+                "instance_cnn": _get(instance["instance_auc"], "cnn"),
+                "witness_dense": _get(instance["witness_auc"], "dense"),
                 "top20_minus_mean": _get(mean, HEADLINE) - _get(mean, MEAN),
-                "top20_minus_max": _get(mean, HEADLINE) - _get(mean, MAX),
-                "n_seeds_run": int(table(result, "aucs")["seed"].nunique())}
+                "top20_minus_max": _get(mean, HEADLINE) - _get(mean, MAX)}
     return numbers
 
 
 def risk_numbers(result) -> dict:
-    """Risk stratification's numbers: the top-quartile risk ratio (mean and lowest over
-    seeds), the Cox hazard ratio of the median seed with its 95% interval, and the event rates
-    of the top and bottom score quartiles on the first seed's test patients."""
+    """Risk stratification's numbers: the top-quartile risk ratio (``ratio``, mean over seeds;
+    ``ratio_min``, lowest seed), the Cox hazard ratio of the median seed with its 95% interval
+    (``cox_hr``, ``cox_low``, ``cox_high``), and the event rates of the top and bottom score
+    quartiles on the first seed's test patients (``q4_rate``, ``q1_rate``)."""
     from effnotes.mil.metrics import score_quartiles
 
     ratios = table(result, "risk")["risk_ratio"].astype(float)
     cox = cox_frame(result)
-    numbers = {"risk_ratio": float(ratios.mean()) if len(ratios) else NAN,
-               "risk_ratio_min": float(ratios.min()) if len(ratios) else NAN,
+    numbers = {"ratio": float(ratios.mean()) if len(ratios) else NAN,
+               "ratio_min": float(ratios.min()) if len(ratios) else NAN,
                "cox_hr": NAN, "cox_low": NAN, "cox_high": NAN, "q4_rate": NAN, "q1_rate": NAN}
     if len(cox) and cox["hazard_ratio"].notna().all():
         middle = cox.loc[cox["hazard_ratio"].rank(method="first") == (len(cox) + 1) // 2].iloc[0]
@@ -194,51 +201,53 @@ def risk_numbers(result) -> dict:
 
 def sensitivity_numbers(result) -> dict:
     """The sensitivity grid's numbers: the mean AUC at the smallest and largest witness share
-    (over bag sizes, with the shares in percent), at the shortest and longest bags (over
-    witness shares, with the sizes), the richest cell's AUC, and the second-smallest witness
-    share's AUC at the shortest and longest bags."""
+    (``wlow``, ``whigh``: over bag sizes; the shares in percent as ``wlow_pct``,
+    ``whigh_pct``) and their difference (``witness_gain``), at the shortest and longest bags
+    (``short``, ``long``: over witness shares; the sizes as ``short_n``, ``long_n``), the
+    richest cell's AUC (``richest``), and the second-smallest witness share (``w2``, percent)
+    with its AUC at the shortest and longest bags (``w2_short``, ``w2_long``)."""
     grid = table(result, "sensitivity")
-    names = ["sens_richest", "sens_wlow", "sens_wlow_pct", "sens_whigh", "sens_whigh_pct",
-             "sens_short", "sens_long", "sens_short_n", "sens_long_n", "sens_w2",
-             "sens_w2_short", "sens_w2_long", "sens_witness_gain"]
+    names = ["richest", "wlow", "wlow_pct", "whigh", "whigh_pct", "short", "long", "short_n",
+             "long_n", "w2", "w2_short", "w2_long", "witness_gain"]
     numbers = dict.fromkeys(names, NAN)
     if not len(grid):
         return numbers
     grid = grid.astype({"witness_positive": float, "n_beats": int, "auc": float})
     by_bag = grid.groupby("n_beats")["auc"].mean()
     by_witness = grid.groupby("witness_positive")["auc"].mean()
-    numbers |= {"sens_richest": float(grid.sort_values(["witness_positive", "n_beats"])
-                                      ["auc"].iloc[-1]),
-                "sens_wlow": float(by_witness.iloc[0]),
-                "sens_wlow_pct": 100 * float(by_witness.index[0]),
-                "sens_whigh": float(by_witness.iloc[-1]),
-                "sens_whigh_pct": 100 * float(by_witness.index[-1]),
-                "sens_short": float(by_bag.iloc[0]), "sens_long": float(by_bag.iloc[-1]),
-                "sens_short_n": int(by_bag.index[0]), "sens_long_n": int(by_bag.index[-1]),
-                "sens_witness_gain": float(by_witness.iloc[-1] - by_witness.iloc[0])}
+    numbers |= {"richest": float(grid.sort_values(["witness_positive", "n_beats"])["auc"]
+                                 .iloc[-1]),
+                "wlow": float(by_witness.iloc[0]),
+                "wlow_pct": 100 * float(by_witness.index[0]),
+                "whigh": float(by_witness.iloc[-1]),
+                "whigh_pct": 100 * float(by_witness.index[-1]),
+                "short": float(by_bag.iloc[0]), "long": float(by_bag.iloc[-1]),
+                "short_n": int(by_bag.index[0]), "long_n": int(by_bag.index[-1]),
+                "witness_gain": float(by_witness.iloc[-1] - by_witness.iloc[0])}
     if len(by_witness) > 1:
         second = grid[grid["witness_positive"] == by_witness.index[1]].sort_values("n_beats")
-        numbers |= {"sens_w2": 100 * float(by_witness.index[1]),
-                    "sens_w2_short": float(second["auc"].iloc[0]),
-                    "sens_w2_long": float(second["auc"].iloc[-1])}
+        numbers |= {"w2": 100 * float(by_witness.index[1]),
+                    "w2_short": float(second["auc"].iloc[0]),
+                    "w2_long": float(second["auc"].iloc[-1])}
     return numbers
 
 
 def repetition_numbers(result) -> dict:
     """How much the longest bags repeat beats: the records' shortest and longest length
-    (beats), the bag size, how many of the records repeat beats in such a bag, the mean share
-    of a bag's positions that repeat a beat (percent) and the most uses of one beat."""
+    (``min_beats``, ``max_beats``), the bag size (``n``), how many of the ``n_records``
+    records repeat beats in such a bag (``records``), the mean share of a bag's positions
+    that repeat a beat (``share``, percent) and the most uses of one beat (``max_uses``)."""
     rep = table(result, "repetition")
     if not len(rep):
-        return dict.fromkeys(["rep_min_beats", "rep_max_beats", "rep_n", "rep_records",
-                              "rep_n_records", "rep_share", "rep_max_uses"], NAN)
+        return dict.fromkeys(["min_beats", "max_beats", "n", "records",
+                              "n_records", "share", "max_uses"], NAN)
     longest = rep.sort_values("n_beats").iloc[-1]
-    return {"rep_min_beats": int(longest["min_record_beats"]),
-            "rep_max_beats": int(longest["max_record_beats"]),
-            "rep_n": int(longest["n_beats"]), "rep_records": int(longest["records_repeating"]),
-            "rep_n_records": int(longest["n_records"]),
-            "rep_share": 100 * float(longest["mean_repeated_share"]),
-            "rep_max_uses": int(longest["max_uses"])}
+    return {"min_beats": int(longest["min_record_beats"]),
+            "max_beats": int(longest["max_record_beats"]),
+            "n": int(longest["n_beats"]), "records": int(longest["records_repeating"]),
+            "n_records": int(longest["n_records"]),
+            "share": 100 * float(longest["mean_repeated_share"]),
+            "max_uses": int(longest["max_uses"])}
 
 
 def headline(result) -> pd.Series:
@@ -246,7 +255,9 @@ def headline(result) -> pd.Series:
     :func:`method_numbers`, :func:`risk_numbers` and :func:`sensitivity_numbers`), so that two
     runs (the live CPU one, the stored GPU one) sit side by side and ``--check`` compares
     them."""
-    numbers = method_numbers(result) | risk_numbers(result) | sensitivity_numbers(result)
+    numbers = (prefixed(PREFIXES["methods"], method_numbers(result))
+               | prefixed(PREFIXES["risk"], risk_numbers(result))
+               | prefixed(PREFIXES["sensitivity"], sensitivity_numbers(result)))
     return pd.Series(numbers, dtype=float)
 
 
@@ -261,31 +272,39 @@ def headline_table(live, stored) -> pd.DataFrame:
 
 def stored_numbers(stored, profile=None) -> dict:
     """What the page says about the stored gpu run (``None``: nothing stored), as text: its
-    source, the dense top-20% and mean-pooling AUCs, top-20%'s gain over mean pooling, the
-    instance AUC, the risk ratio, and ``gpu_pooling_verdict``, a sentence on whether the
-    pooling-margin claim holds on it at ``profile``'s threshold (the registry's gpu profile
-    by default)."""
+    ``source``, the dense top-20% and mean-pooling AUCs (``auc``, ``auc_mean``), top-20%'s
+    gain over mean pooling (``margin``), the instance AUC (``instance``), the risk ratio
+    (``ratio``), ``pooling_verdict``, a sentence on whether the pooling-margin claim holds on
+    it at ``profile``'s threshold (the registry's gpu profile by default), and
+    ``unmeasured``, a sentence naming the claims whose inputs it lacks."""
     if stored is None:
         absent = "n/a (no stored run)"
-        return {"gpu_source": "none stored yet", "gpu_auc": absent, "gpu_auc_mean": absent,
-                "gpu_margin": absent, "gpu_instance": absent, "gpu_ratio": absent,
-                "gpu_pooling_verdict": "there is no stored gpu run to judge it on"}
+        return {"source": "none stored yet", "auc": absent, "auc_mean": absent,
+                "margin": absent, "instance": absent, "ratio": absent,
+                "pooling_verdict": "there is no stored gpu run to judge it on",
+                "unmeasured": "There is no stored run to judge."}
     if profile is None:
         from effnotes.chapters import get_chapter
 
         profile = get_chapter("mil_ecg").profile(stored.profile)
     numbers = method_numbers(stored)
-    row = claims(stored, profile).set_index("name").loc["top20_over_mean"]
+    judged = claims(stored, profile).set_index("name")
+    row = judged.loc["top20_over_mean"]
+    unmeasured = list(judged.index[judged["value"].isna()])
+    missing = (f"It predates {len(unmeasured)} of today's claims, whose inputs it did not "
+               f"record ({', '.join(unmeasured)}): they fail on it as not measured, and a new "
+               "stored run would judge them." if unmeasured else
+               "It recorded the inputs of every claim.")
     margin, threshold = numbers["top20_minus_mean"], profile.pooling_margin
-    verdict = (f"on the stored run the gain is {margin:+.3f}, at least the {threshold:+.2f} "
+    verdict = (f"on the stored run the gain is {margin:+.3f}, above the {threshold:+.2f} "
                "claimed, so the claim holds there" if row["holds"] else
                f"on the stored run the gain is only {margin:+.3f}, short of the "
                f"{threshold:+.2f} claimed, so the claim fails there")
-    return {"gpu_source": stored.describe(), "gpu_auc": f"{_auc(stored, HEADLINE):.3f}",
-            "gpu_auc_mean": f"{_auc(stored, MEAN):.3f}", "gpu_margin": f"{margin:+.3f}",
-            "gpu_instance": f"{numbers['instance_auc']:.3f}",
-            "gpu_ratio": f"{table(stored, 'risk')['risk_ratio'].mean():.1f}",
-            "gpu_pooling_verdict": verdict}
+    return {"source": stored.describe(), "auc": f"{_auc(stored, HEADLINE):.3f}",
+            "auc_mean": f"{_auc(stored, MEAN):.3f}", "margin": f"{margin:+.3f}",
+            "instance": f"{numbers['instance_dense']:.3f}",
+            "ratio": f"{table(stored, 'risk')['risk_ratio'].mean():.1f}",
+            "pooling_verdict": verdict, "unmeasured": missing}
 
 
 def _auc(result, method: str) -> float:
@@ -321,7 +340,8 @@ def _completeness(result, parameters: Mapping) -> float:
     missing += _count_mismatch([(s, a) for s in seeds for a in parameters["archs"]],
                                list(zip(instance["seed"].astype(int), instance["arch"])))
     missing += int(scores.duplicated(["seed", "patient"]).sum())
-    missing += _count_mismatch([int(s) for s in seeds], scores["seed"].astype(int).unique().tolist())
+    missing += _count_mismatch([int(s) for s in seeds],
+                               scores["seed"].astype(int).unique().tolist())
     cells = ([] if parameters.get("data_path") is not None else
              [(float(w), int(n)) for w in parameters["sensitivity_witness"]
               for n in parameters["sensitivity_beats"]])
@@ -441,11 +461,11 @@ def claims(result, profile) -> pd.DataFrame:
             max(null) if null else NAN, profile.null_band),
         Claim.below(
             "instance_auc_near_chance", "The dense model's instance AUC against inherited "
-            f"labels is below {profile.max_instance_auc:.2f}", numbers["instance_auc"],
+            f"labels is below {profile.max_instance_auc:.2f}", numbers["instance_dense"],
             profile.max_instance_auc),
         Claim.at_least(
             "witness_detection", "The same instance scores find the witness instances with "
-            f"an AUC of at least {profile.min_witness_auc:.2f}", numbers["witness_auc"],
+            f"an AUC of at least {profile.min_witness_auc:.2f}", numbers["witness_dense"],
             profile.min_witness_auc, enforced=synthetic),
         Claim.above(
             "top20_over_mean", "Top-20% pooling beats mean pooling (dense, mean AUC over "
@@ -475,17 +495,17 @@ def claims(result, profile) -> pd.DataFrame:
         Claim.above(
             "sensitivity_witness_gain", "In the sensitivity grid, the largest witness share "
             f"scores more than {profile.sensitivity_margin:.2f} higher than the smallest "
-            "(mean over bag sizes)", sens["sens_witness_gain"], profile.sensitivity_margin,
+            "(mean over bag sizes)", sens["witness_gain"], profile.sensitivity_margin,
             enforced=margins and synthetic),
         Claim.at_least(
             "sensitivity_richest", "The grid's richest cell (most witnesses, longest bags) "
-            f"reaches a patient AUC of {profile.min_mil_auc:.2f}", sens["sens_richest"],
+            f"reaches a patient AUC of {profile.min_mil_auc:.2f}", sens["richest"],
             profile.min_mil_auc, enforced=synthetic),
     ]
     return claims_table(rows)
 
 
-__all__ = ["auc_table", "claims", "cohort_numbers", "cox_frame", "headline", "headline_table",
-           "method_numbers", "profile_numbers", "repetition_numbers", "risk_numbers",
-           "risk_table", "sensitivity_numbers", "sensitivity_pivot", "stored_numbers", "table"]
-
+__all__ = ["PREFIXES", "auc_table", "claims", "cohort_numbers", "cox_frame", "headline",
+           "headline_table", "method_numbers", "prefixed", "repetition_numbers",
+           "repetition_table", "risk_numbers", "risk_table", "sensitivity_numbers",
+           "sensitivity_pivot", "stored_numbers", "table"]

@@ -335,7 +335,8 @@ EXPERIMENT = Experiment(CHAPTER, [cohort, methods, risk, sensitivity, repetition
 
 
 def run(profile, *, progress: bool = False) -> Result:
-    """Every stage at ``profile`` (the chapter's Profile); the :class:`~effnotes.contract.Result`."""
+    """Every stage at ``profile`` (the chapter's Profile), in order; the
+    :class:`~effnotes.contract.Result`."""
     return EXPERIMENT.run(profile, progress=progress)
 
 
