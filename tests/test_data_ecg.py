@@ -124,8 +124,9 @@ def test_mil_experiment_builds_the_cohort_from_data_path(records, tmp_path, monk
     (folder / "patients.csv").write_text(table.read_text())
     monkeypatch.setenv(DATA_ENV, str(tmp_path))
     monkeypatch.setenv("EFFNOTES_CACHE", str(tmp_path / "cache"))
-    profile = profile_with(get_chapter("mil_ecg").profile("smoke"), data_path="wfdb",
-                           n_beats=20, sensitivity_beats=[10, 20])
+    smoke = get_chapter("mil_ecg").profile("smoke")
+    profile = profile_with(smoke, data_path="wfdb", n_beats=20,
+                           sensitivity={**smoke.sensitivity, "beats": [10, 20]})
     cohort = build_cohort(profile)
     assert cohort.beats.shape == (3, 20, 128) and cohort.labels.tolist() == [0, 1, 1]
     assert np.isnan(cohort.witness_fraction).all() and not cohort.witness.any()

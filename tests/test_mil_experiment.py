@@ -24,7 +24,7 @@ def test_experiment_stores_smoke_profile(tmp_path, monkeypatch):
     stored = stored_result("mil_ecg", "smoke", tmp_path)
     numbers = headline(stored)
     assert 0 <= numbers["auc_dense_top20"] <= 1
-    assert numbers["cox_hr"] > 0
+    assert numbers["risk_cox_hr"] > 0
     table = claims(stored, SMOKE)
     recorded = {c["name"]: c["holds"] for c in record["provenance"]["claims"]}
     assert recorded == dict(zip(table["name"], table["holds"]))  # stored and re-judged agree

@@ -13,7 +13,7 @@ The stages, in order:
 5. :func:`repetition`: how much the bags repeat beats of their record.
 
 It needs torch, numpy, pandas and scikit-learn only, provided the beat bank is cached or given
-as a file through ``$EFFNOTES_ECG_BANK`` (or the ``bank_path`` parameter); the HRV baseline
+as a file through ``$EFFNOTES_ECG_BANK``; the HRV baseline
 needs neurokit2 and the Cox fit lifelines (without it the ``cox`` table holds NaN and the
 claims fit it from the stored test scores where lifelines is installed).
 """
@@ -81,7 +81,7 @@ def build_cohort(profile, progress: bool = False, **overrides) -> Cohort:
     records when the profile's ``data_path`` names them (:func:`user_cohort`)."""
     if profile.data_path is not None:
         return user_cohort(profile, **overrides).cohort
-    bank = load_beat_bank(BankConfig(), path=profile.bank_path, progress=progress)
+    bank = load_beat_bank(BankConfig(), progress=progress)
     return make_cohort(bank, cohort_config(profile, **overrides))
 
 
@@ -110,7 +110,7 @@ def split_patients(labels: np.ndarray, groups: np.ndarray, test_fraction: float,
 
 def _train_config(profile, arch: str) -> TrainConfig:
     return TrainConfig(epochs=profile.epochs[arch], batch_size=profile.batch_size,
-                       lr=profile.attention_lr if arch == "attention" else profile.lr)
+                       lr=profile.lr[arch])
 
 
 def _threads(profile):
@@ -248,10 +248,11 @@ def cox_table(scores: pd.DataFrame) -> pd.DataFrame:
 
 def sensitivity_grid(profile, device, progress: bool = False) -> pd.DataFrame:
     """Patient AUC of the headline model (one seed, ``first_seed``) on cohorts with each
-    witness share of ``sensitivity_witness`` and bag size (beats) of ``sensitivity_beats``:
+    witness share of ``sensitivity["witness"]`` and bag size (beats) of
+    ``sensitivity["beats"]``:
     columns witness_positive, n_beats, auc."""
     rows = []
-    grid = [(w, n) for w in profile.sensitivity_witness for n in profile.sensitivity_beats]
+    grid = [(w, n) for w in profile.sensitivity["witness"] for n in profile.sensitivity["beats"]]
     seed = profile.first_seed
     for w, n in tqdm(grid, desc="sensitivity", disable=not progress):
         cohort = build_cohort(profile, witness_positive=w, n_beats=n)
@@ -265,16 +266,16 @@ def sensitivity_grid(profile, device, progress: bool = False) -> pd.DataFrame:
 
 def bag_repetition_table(profile) -> pd.DataFrame:
     """How much the profile's bags repeat beats, at every bag size it uses (``n_beats`` and
-    ``sensitivity_beats``): :func:`~effnotes.mil.records.repetition_summary` of the bank the
+    ``sensitivity["beats"]``): :func:`~effnotes.mil.records.repetition_summary` of the bank the
     synthetic cohort wraps around. A reader's records (``data_path``) are cut into bags that
     never repeat a beat, so there every count is zero."""
-    sizes = sorted({int(profile.n_beats), *map(int, profile.sensitivity_beats)})
+    sizes = sorted({int(profile.n_beats), *map(int, profile.sensitivity["beats"])})
     if profile.data_path is not None:
         path = resolve_data(CHAPTER, profile.data_path)
         bank, _, _ = records_bank(path, path / PATIENT_TABLE)
         table = repetition_summary(bank, sizes)
         return table.assign(records_repeating=0, mean_repeated_share=0.0, max_uses=1)
-    bank = load_beat_bank(BankConfig(), path=profile.bank_path)
+    bank = load_beat_bank(BankConfig())
     return repetition_summary(bank, sizes)
 
 
