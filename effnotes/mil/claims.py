@@ -451,7 +451,7 @@ def claims(result, profile) -> pd.DataFrame:
             "(each seed's test labels)", perfect, AUC_TOLERANCE, kind="correctness"),
         Claim.at_most(
             "auc_is_rank_statistic", "Each seed's dense/top20 AUC is the Mann-Whitney "
-            "statistic U/(n1 n0) of its stored test scores (scipy)", rank, AUC_TOLERANCE,
+            "statistic U/(n1 n0) of its test scores (scipy)", rank, AUC_TOLERANCE,
             kind="correctness"),
         Claim.at_most(
             "pooling_limits", "Top-k pooling is mean pooling at k = 100% and max pooling at a "
