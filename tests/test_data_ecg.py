@@ -116,6 +116,7 @@ def test_patient_table_bad_inputs_name_the_problem(records, tmp_path):
 
 def test_mil_experiment_builds_the_cohort_from_data_path(records, tmp_path, monkeypatch):
     from effnotes.chapters import get_chapter
+    from effnotes.contract import profile_with
     from effnotes.data.paths import DATA_ENV
     from effnotes.mil.experiment import bag_repetition_table, build_cohort
 
@@ -123,33 +124,42 @@ def test_mil_experiment_builds_the_cohort_from_data_path(records, tmp_path, monk
     (folder / "patients.csv").write_text(table.read_text())
     monkeypatch.setenv(DATA_ENV, str(tmp_path))
     monkeypatch.setenv("EFFNOTES_CACHE", str(tmp_path / "cache"))
-    params = get_chapter("mil_ecg").parameters("smoke") | {"data_path": "wfdb", "n_beats": 20,
-                                                          "sensitivity_beats": [10, 20]}
-    cohort = build_cohort(params)
+    smoke = get_chapter("mil_ecg").profile("smoke")
+    profile = profile_with(smoke, data_path="wfdb", n_beats=20,
+                           sensitivity={**smoke.sensitivity, "beats": [10, 20]})
+    cohort = build_cohort(profile)
     assert cohort.beats.shape == (3, 20, 128) and cohort.labels.tolist() == [0, 1, 1]
     assert np.isnan(cohort.witness_fraction).all() and not cohort.witness.any()
-    assert (bag_repetition_table(params)["records_repeating"] == 0).all()
+    assert (bag_repetition_table(profile)["records_repeating"] == 0).all()
     (folder / "patients.csv").unlink()
     with pytest.raises(FileNotFoundError, match="no patient table at .*patients.csv"):
-        build_cohort(params)
+        build_cohort(profile)
 
 
 def test_mil_experiment_runs_end_to_end_on_user_records(tmp_path, monkeypatch):
     from effnotes.chapters import get_chapter
-    from effnotes.mil.experiment import analyse, run_profile
+    from effnotes.contract import profile_with
+    from effnotes.mil.claims import auc_table, claims
+    from effnotes.mil.experiment import run
 
     names = [f"r{i}" for i in range(8)]
     _write_records(tmp_path / "ecg", names, seconds=25)
     _table(tmp_path / "ecg" / "patients.csv",
            [(n, i % 2, 0.5 + 0.05 * i, (i // 2) % 2) for i, n in enumerate(names)])
     monkeypatch.setenv("EFFNOTES_CACHE", str(tmp_path / "cache"))
-    params = get_chapter("mil_ecg").parameters("smoke") | {
-        "data_path": str(tmp_path / "ecg"), "n_beats": 16, "attention": False,
-        "archs": ["dense"], "baselines": ["mean_beat"]}
-    result = run_profile(params)
+    profile = profile_with(get_chapter("mil_ecg").profile("smoke"),
+                           data_path=str(tmp_path / "ecg"), n_beats=16, attention=False,
+                           archs=["dense"], baselines=["mean_beat"])
+    result = run(profile)
     assert result["records"] == {"n_patients": 8, "dropped": []}
     assert result["instance"]["witness_auc"].isna().all()  # real records: witnesses unknown
     assert result["sensitivity"].empty
-    analysis = analyse(result)  # the Cox fit reads the table's time and event
-    assert list(analysis["cox"]["seed"]) == [0]
-    assert "dense/top20" in analysis["aucs"].index.get_level_values("method")
+    assert list(result["cox"]["seed"]) == [0]  # the Cox fit reads the table's time and event
+    assert "dense/top20" in auc_table(result).index.get_level_values("method")
+    # the claims judge a run on real records: the planted-witness claims are not enforced
+    # there (they cannot be measured), the counts still are
+    table = claims(result, profile).set_index("name")
+    assert not table.loc[["witness_share_positive", "planted_score_auc", "witness_detection",
+                          "sensitivity_richest"], "enforced"].any()
+    assert table.loc[["bag_shapes", "split_by_record", "runs_complete", "perfect_score_auc"],
+                     "holds"].all()

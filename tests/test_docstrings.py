@@ -65,7 +65,6 @@ effnotes.mil.beats.BeatBank.n_beats
 effnotes.mil.beats.BeatBank.window
 effnotes.mil.beats.main
 effnotes.mil.cohort.Cohort.n_patients
-effnotes.mil.experiment.main
 effnotes.mil.models.AttentionMIL.fit
 effnotes.mil.models.InstanceMIL.fit
 effnotes.mil.pooling.max_pool

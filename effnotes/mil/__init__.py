@@ -6,7 +6,9 @@
 - :mod:`~effnotes.mil.pooling` and :mod:`~effnotes.mil.models`: instance models and pooling;
 - :mod:`~effnotes.mil.baselines`: HRV, mean-beat and morphologic-variability-style features;
 - :mod:`~effnotes.mil.metrics`: AUC, quartile risk ratio, Cox hazard ratio;
-- :mod:`~effnotes.mil.experiment`: the chapter's experiment, per profile.
+- :mod:`~effnotes.mil.experiment`: the chapter's experiment as named stages, ``run(profile)``;
+- :mod:`~effnotes.mil.claims`: the claims judged on a live or stored run, and the page's numbers;
+- :mod:`~effnotes.mil.plots`: the chapter's figures.
 """
 
 from effnotes.chapters import Chapter, register

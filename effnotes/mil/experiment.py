@@ -1,12 +1,21 @@
-"""The chapter's whole experiment as one call, for running a profile without Jupyter.
+"""The chapter's experiment as named stages, run one at a time by the notebook or all at once
+by ``effnotes experiment mil_ecg --profile P`` (``python -m effnotes.mil.experiment`` is the
+same command).
 
-``python -m effnotes.mil.experiment --profile gpu --store`` builds the cohort, trains the MIL
-models with every pooling and the baselines over the profile's seeds, runs the sensitivity
-grid, and stores ``results/mil_ecg/<profile>.json`` with provenance. It needs torch, numpy,
-pandas and scikit-learn only, provided the beat bank is cached or given as a file through
-``$EFFNOTES_ECG_BANK`` (or the ``bank_path`` parameter); the HRV baseline needs neurokit2 and
-runs only when the profile lists it. The Cox fit (lifelines) is made by :func:`analyse`, from
-the stored test scores, wherever the result is read.
+The stages, in order:
+
+1. :func:`cohort`: the beat bank and the patients (the synthetic cohort, or the reader's WFDB
+   records when the profile's ``data_path`` names them), with the numbers that check it;
+2. :func:`methods`: every instance model with every pooling, attention MIL and the baselines
+   over the profile's seeds;
+3. :func:`risk`: the Cox hazard ratio of the headline model's top score quartile, per seed;
+4. :func:`sensitivity`: the headline model on cohorts with other witness shares and bag sizes;
+5. :func:`repetition`: how much the bags repeat beats of their record.
+
+It needs torch, numpy, pandas and scikit-learn only, provided the beat bank is cached or given
+as a file through ``$EFFNOTES_ECG_BANK``; the HRV baseline
+needs neurokit2 and the Cox fit lifelines (without it the ``cox`` table holds NaN and the
+claims fit it from the stored test scores where lifelines is installed).
 """
 
 from __future__ import annotations
@@ -17,17 +26,18 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from effnotes.contract import Experiment, Result
+from effnotes.data.paths import resolve_data
+from effnotes.experiment_runner import experiment_main
+from effnotes.mil import pooling as pooling_lib
 from effnotes.mil.baselines import (fit_baseline, hrv_features, mean_beat_features,
                                     morphologic_variability)
 from effnotes.mil.beats import BankConfig, importable, load_beat_bank
-from effnotes.data.paths import resolve_data
 from effnotes.mil.cohort import Cohort, CohortConfig, make_cohort
-from effnotes.mil.records import RecordsCohort, records_bank, records_cohort, repetition_summary
 from effnotes.mil.metrics import auc, cox_top_quartile, instance_auc, top_quartile_risk_ratio
 from effnotes.mil.models import AttentionMIL, InstanceMIL, TrainConfig
 from effnotes.mil.pooling import pool
-from effnotes.profile_runner import profile_main
-from effnotes.results import as_frame
+from effnotes.mil.records import RecordsCohort, records_bank, records_cohort, repetition_summary
 from effnotes.runtime import choose_device, describe_hardware, torch_threads
 
 CHAPTER = "mil_ecg"
@@ -40,34 +50,39 @@ BASELINE_C = {"hrv": 1.0, "mean_beat": 0.01, "morph_var": 1.0}
 HEADLINE = "dense/top20"
 
 
-def cohort_config(params: dict, **overrides) -> CohortConfig:
-    """The :class:`CohortConfig` a profile's parameters describe (with ``overrides``)."""
-    values = {"n_patients": params["n_patients"], "n_beats": params["n_beats"],
-              "instance_beats": params["instance_beats"],
-              "witness_positive": params["witness_positive"],
-              "witness_negative_max": params["witness_negative_max"],
-              "amplitude": params["amplitude"], "seed": params["cohort_seed"]}
+def seed_range(profile) -> range:
+    """The seeds a run uses: ``first_seed .. first_seed + seeds - 1``."""
+    return range(profile.first_seed, profile.first_seed + profile.seeds)
+
+
+def cohort_config(profile, **overrides) -> CohortConfig:
+    """The :class:`CohortConfig` a profile describes (with ``overrides`` of its fields)."""
+    values = {"n_patients": profile.n_patients, "n_beats": profile.n_beats,
+              "instance_beats": profile.instance_beats,
+              "witness_positive": profile.witness_positive,
+              "witness_negative_max": profile.witness_negative_max,
+              "amplitude": profile.amplitude, "seed": profile.cohort_seed}
     values.update(overrides)
     return CohortConfig(**values)
 
 
-def user_cohort(params: dict, **overrides) -> RecordsCohort:
-    """The cohort of the reader's records named by ``params["data_path"]``: a folder of WFDB
-    records holding ``patients.csv`` (columns record,label[,time,event]); bags of
+def user_cohort(profile, **overrides) -> RecordsCohort:
+    """The cohort of the reader's records named by the profile's ``data_path``: a folder of
+    WFDB records holding ``patients.csv`` (columns record,label[,time,event]); bags of
     ``n_beats`` beats that never repeat one, records too short for a bag dropped."""
-    path = resolve_data(CHAPTER, params["data_path"])
+    path = resolve_data(CHAPTER, profile.data_path)
     bank, frame, _ = records_bank(path, path / PATIENT_TABLE)
-    return records_cohort(bank, frame, n_beats=overrides.get("n_beats", params["n_beats"]),
-                          instance_beats=params["instance_beats"], seed=params["cohort_seed"])
+    return records_cohort(bank, frame, n_beats=overrides.get("n_beats", profile.n_beats),
+                          instance_beats=profile.instance_beats, seed=profile.cohort_seed)
 
 
-def build_cohort(params: dict, progress: bool = False, **overrides) -> Cohort:
+def build_cohort(profile, progress: bool = False, **overrides) -> Cohort:
     """The profile's cohort, from the cached (or given) beat bank, or from the reader's
-    records when the ``data_path`` parameter names them (:func:`user_cohort`)."""
-    if params.get("data_path") is not None:
-        return user_cohort(params, **overrides).cohort
-    bank = load_beat_bank(BankConfig(), path=params.get("bank_path"), progress=progress)
-    return make_cohort(bank, cohort_config(params, **overrides))
+    records when the profile's ``data_path`` names them (:func:`user_cohort`)."""
+    if profile.data_path is not None:
+        return user_cohort(profile, **overrides).cohort
+    bank = load_beat_bank(BankConfig(), progress=progress)
+    return make_cohort(bank, cohort_config(profile, **overrides))
 
 
 def split_patients(labels: np.ndarray, groups: np.ndarray, test_fraction: float,
@@ -93,13 +108,18 @@ def split_patients(labels: np.ndarray, groups: np.ndarray, test_fraction: float,
     return train, test
 
 
-def _train_config(params: dict, arch: str) -> TrainConfig:
-    return TrainConfig(epochs=params["epochs"][arch], batch_size=params["batch_size"],
-                       lr=params["attention_lr"] if arch == "attention" else params["lr"])
+def _train_config(profile, arch: str) -> TrainConfig:
+    return TrainConfig(epochs=profile.epochs[arch], batch_size=profile.batch_size,
+                       lr=profile.lr[arch])
+
+
+def _threads(profile):
+    count = profile.torch_threads
+    return torch_threads(count) if count else contextlib.nullcontext()
 
 
 def baseline_features(cohort: Cohort, names: list[str]) -> dict[str, np.ndarray]:
-    """Feature matrices of the named baselines for every patient."""
+    """Feature matrices ``(n_patients, n_features)`` of the named baselines."""
     unknown = set(names) - set(BASELINES)
     if unknown:
         raise ValueError(f"unknown baselines {sorted(unknown)}; choose from {BASELINES}")
@@ -109,22 +129,67 @@ def baseline_features(cohort: Cohort, names: list[str]) -> dict[str, np.ndarray]
     return {name: makers[name]() for name in names}
 
 
-def compare_methods(cohort: Cohort, params: dict, device, progress: bool = False) -> dict:
+def cohort_summary(cohort: Cohort, expected_patients: int, profile) -> dict:
+    """The numbers that describe the cohort and check it: its bag shape against the one the
+    profile asks for (``(patients, n_beats // instance_beats, instance_beats * window)``),
+    the planted witness shares of each class as the witness masks hold them (fractions of
+    the bag's beats; NaN for real records, whose witnesses are unknown), the AUC of that
+    planted share as a patient score, the class mean beats' largest gap (mV, and in SDs of
+    the patients' mean beats), the mean RR interval per class (ms) and each class's event
+    rate."""
+    labels = cohort.labels
+    window = cohort.beats.shape[2]
+    synthetic = profile.data_path is None
+    share = cohort.witness.mean(axis=1) if synthetic else np.full(len(labels), np.nan)
+    mean_beats = cohort.mean_beats()
+    gap = np.abs(mean_beats[labels == 1].mean(0) - mean_beats[labels == 0].mean(0))
+    spread = mean_beats[labels == 0].std(0)
+    rr = cohort.rr_ms.mean(axis=1)
+    positive, negative = labels == 1, labels == 0
+    return {
+        "bag_shape": [int(v) for v in cohort.instances().shape],
+        "expected_bag_shape": [int(expected_patients), profile.n_beats // profile.instance_beats,
+                               profile.instance_beats * window],
+        "n_positive": int(positive.sum()),
+        "expected_positive": (int(round(CohortConfig.prevalence * expected_patients))
+                              if synthetic else int(positive.sum())),
+        "n_records": int(len(np.unique(cohort.record))),
+        "witness_share_positive_max_error": (float(np.abs(share[positive]
+                                                          - profile.witness_positive).max())
+                                             if synthetic else float("nan")),
+        "witness_share_negative_max": float(share[negative].max()) if synthetic else float("nan"),
+        "witness_mask_vs_fraction": (float(np.abs(share - cohort.witness_fraction).max())
+                                     if synthetic else float("nan")),
+        "planted_score_auc": auc(labels, share) if synthetic else float("nan"),
+        "mean_gap_mv": float(gap.max()),
+        "mean_gap_sd": float((gap / spread).max()),
+        "rr_negative_ms": float(rr[negative].mean()),
+        "rr_positive_ms": float(rr[positive].mean()),
+        "event_rate_positive": float(cohort.event[positive].mean()),
+        "event_rate_negative": float(cohort.event[negative].mean()),
+    }
+
+
+def compare_methods(cohort: Cohort, profile, device, progress: bool = False) -> dict:
     """Every MIL model with every pooling, attention MIL and the baselines, over the profile's
-    seeds (each seed: a fresh stratified split and initialisation). Returns tables: ``aucs``
-    (seed, method, family, auc), ``instance`` (seed, arch, instance_auc, witness_auc),
-    ``scores`` (the headline model's test scores with survival data), ``risk``, and
-    ``pooling_example``: the headline architecture's instance scores on the first seed's test
-    patients, ``instance_scores`` ``(n_test, n_instances)`` with their ``labels``, for
-    trying other poolings on them."""
+    seeds (each seed: a fresh split by record and a fresh initialisation). Returns tables:
+    ``aucs`` (seed, method, family, auc), ``instance`` (seed, arch, instance_auc,
+    witness_auc), ``scores`` (the headline model's test scores with survival data), ``risk``
+    (seed, risk_ratio), ``splits`` (seed, n_train, n_test, shared_records: records on both
+    sides) and ``pooling_example``: the headline architecture's instance scores on the first
+    seed's test patients, ``instance_scores`` ``(n_test, n_instances)`` with their
+    ``labels``, for trying other poolings on them."""
     bags, labels = cohort.instances(), cohort.labels
-    features = baseline_features(cohort, list(params["baselines"]))
-    aucs, instance, scores, risk = [], [], [], []
+    features = baseline_features(cohort, list(profile.baselines))
+    aucs, instance, scores, risk, splits = [], [], [], [], []
     example: dict[str, np.ndarray] = {}
-    for seed in tqdm(range(params["seeds"]), desc="seeds", disable=not progress):
-        train, test = split_patients(labels, cohort.record, params["test_fraction"], seed)
-        for arch in params["archs"]:
-            model = InstanceMIL(arch, _train_config(params, arch), seed=seed, device=device)
+    for seed in tqdm(seed_range(profile), desc="seeds", disable=not progress):
+        train, test = split_patients(labels, cohort.record, profile.test_fraction, seed)
+        splits.append({"seed": seed, "n_train": len(train), "n_test": len(test),
+                       "shared_records": len(np.intersect1d(cohort.record[train],
+                                                            cohort.record[test]))})
+        for arch in profile.archs:
+            model = InstanceMIL(arch, _train_config(profile, arch), seed=seed, device=device)
             model.fit(bags[train], labels[train])
             inst = model.instance_scores(bags[test])
             if not example and arch == HEADLINE.split("/")[0]:
@@ -134,7 +199,7 @@ def compare_methods(cohort: Cohort, params: dict, device, progress: bool = False
                              "witness_auc": (auc(cohort.instance_witness()[test].ravel(),
                                                  inst.ravel()) if cohort.witness.any()
                                              else float("nan"))})  # real records: unknown
-            for pooling in params["poolings"]:
+            for pooling in profile.poolings:
                 score = pool(inst, pooling)
                 method = f"{arch}/{pooling}"
                 aucs.append({"seed": seed, "method": method, "family": "MIL",
@@ -145,8 +210,8 @@ def compare_methods(cohort: Cohort, params: dict, device, progress: bool = False
                     scores += [{"seed": seed, "patient": int(p), "label": int(labels[p]),
                                 "score": float(s), "time": float(cohort.time[p]),
                                 "event": bool(cohort.event[p])} for p, s in zip(test, score)]
-        if params["attention"]:
-            model = AttentionMIL(_train_config(params, "attention"), seed=seed, device=device)
+        if profile.attention:
+            model = AttentionMIL(_train_config(profile, "attention"), seed=seed, device=device)
             score = model.fit(bags[train], labels[train]).patient_scores(bags[test])
             aucs.append({"seed": seed, "method": "cnn/attention", "family": "MIL",
                          "auc": auc(labels[test], score)})
@@ -156,101 +221,131 @@ def compare_methods(cohort: Cohort, params: dict, device, progress: bool = False
                          "auc": auc(labels[test], score)})
     return {"aucs": pd.DataFrame(aucs), "instance": pd.DataFrame(instance),
             "scores": pd.DataFrame(scores), "risk": pd.DataFrame(risk),
-            "pooling_example": example}
+            "splits": pd.DataFrame(splits), "pooling_example": example}
 
 
-def sensitivity(params: dict, device, progress: bool = False) -> pd.DataFrame:
-    """Patient AUC of the headline model (one seed) on cohorts with each witness fraction of
-    ``params["sensitivity_witness"]`` and bag size (beats) of ``params["sensitivity_beats"]``."""
+def pooling_limit_error(instance_scores: np.ndarray) -> float:
+    """How far top-k pooling is from its two limits on ``instance_scores``
+    ``(n_patients, n_instances)``: the largest difference from mean pooling at k = 100% and
+    from max pooling at a k below one instance (0 when top-k pooling is right)."""
+    scores = np.asarray(instance_scores, dtype=float)
+    every = pooling_lib.topk_pool(scores, 1.0) - pooling_lib.mean_pool(scores)
+    single = pooling_lib.topk_pool(scores, 0.5 / scores.shape[1]) - pooling_lib.max_pool(scores)
+    return float(max(np.abs(every).max(), np.abs(single).max()))
+
+
+def cox_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per seed, the Cox hazard ratio of the top score quartile against the rest (lifelines)
+    with its 95% interval and p value: columns seed, hazard_ratio, ci_low, ci_high, p. Without
+    lifelines the four numbers are NaN."""
+    fit = importable("lifelines")
+    nan = {"hazard_ratio": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan}
+    rows = [{"seed": int(seed), **(cox_top_quartile(g["score"].to_numpy(), g["time"].to_numpy(),
+                                                    g["event"].to_numpy()) if fit else nan)}
+            for seed, g in scores.groupby("seed")]
+    return pd.DataFrame(rows, columns=["seed", *nan])
+
+
+def sensitivity_grid(profile, device, progress: bool = False) -> pd.DataFrame:
+    """Patient AUC of the headline model (one seed, ``first_seed``) on cohorts with each
+    witness share of ``sensitivity["witness"]`` and bag size (beats) of
+    ``sensitivity["beats"]``:
+    columns witness_positive, n_beats, auc."""
     rows = []
-    grid = [(w, n) for w in params["sensitivity_witness"] for n in params["sensitivity_beats"]]
+    grid = [(w, n) for w in profile.sensitivity["witness"] for n in profile.sensitivity["beats"]]
+    seed = profile.first_seed
     for w, n in tqdm(grid, desc="sensitivity", disable=not progress):
-        cohort = build_cohort(params, witness_positive=w, n_beats=n)
+        cohort = build_cohort(profile, witness_positive=w, n_beats=n)
         bags, labels = cohort.instances(), cohort.labels
-        train, test = split_patients(labels, cohort.record, params["test_fraction"], 0)
-        model = InstanceMIL("dense", _train_config(params, "dense"), seed=0, device=device)
+        train, test = split_patients(labels, cohort.record, profile.test_fraction, seed)
+        model = InstanceMIL("dense", _train_config(profile, "dense"), seed=seed, device=device)
         score = model.fit(bags[train], labels[train]).patient_scores(bags[test], "top20")
         rows.append({"witness_positive": w, "n_beats": n, "auc": auc(labels[test], score)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["witness_positive", "n_beats", "auc"])
 
 
-def run_profile(params: dict, *, progress: bool = False) -> dict:
-    """The whole experiment with ``params`` (a profile's parameters); plain data to store."""
-    device = choose_device(params["device"])
-    threads = params["torch_threads"]
-    with torch_threads(threads) if threads else contextlib.nullcontext():
+def bag_repetition_table(profile) -> pd.DataFrame:
+    """How much the profile's bags repeat beats, at every bag size it uses (``n_beats`` and
+    ``sensitivity["beats"]``): :func:`~effnotes.mil.records.repetition_summary` of the bank the
+    synthetic cohort wraps around. A reader's records (``data_path``) are cut into bags that
+    never repeat a beat, so there every count is zero."""
+    sizes = sorted({int(profile.n_beats), *map(int, profile.sensitivity["beats"])})
+    if profile.data_path is not None:
+        path = resolve_data(CHAPTER, profile.data_path)
+        bank, _, _ = records_bank(path, path / PATIENT_TABLE)
+        table = repetition_summary(bank, sizes)
+        return table.assign(records_repeating=0, mean_repeated_share=0.0, max_uses=1)
+    bank = load_beat_bank(BankConfig())
+    return repetition_summary(bank, sizes)
+
+
+# --- the stages ------------------------------------------------------------------------
+
+
+def cohort(profile, state, *, progress=False) -> dict:
+    """Stage 1: the device and its description (``hardware``), the cohort (``_cohort``) and
+    its :func:`cohort_summary` (``cohort``); for the reader's records also ``records``
+    (patients kept, records dropped for being shorter than a bag)."""
+    device = choose_device(profile.device)
+    with _threads(profile):
         hardware = describe_hardware(device).as_dict()
-        cohort = build_cohort(params, progress=progress)
-        result = compare_methods(cohort, params, device, progress=progress)
-        result.pop("pooling_example")  # every test patient's every instance: too large to store
-        if params.get("data_path") is None:
-            result["sensitivity"] = sensitivity(params, device, progress=progress)
-        else:  # the grid plants witnesses, which real records do not have
-            made = user_cohort(params)
-            result["sensitivity"] = pd.DataFrame(columns=["witness_positive", "n_beats", "auc"])
-            result["records"] = {"n_patients": int(made.cohort.n_patients),
-                                 "dropped": list(made.dropped)}
-    return {"hardware": hardware, **result}
+    out = {"_device": device, "hardware": hardware}
+    if profile.data_path is None:
+        made = build_cohort(profile, progress=progress)
+        expected = profile.n_patients
+    else:
+        records = user_cohort(profile)
+        made, expected = records.cohort, len(records.kept)
+        out["records"] = {"n_patients": int(made.n_patients), "dropped": list(records.dropped)}
+    return out | {"_cohort": made, "cohort": cohort_summary(made, expected, profile)}
 
 
-def auc_table(result: dict) -> pd.DataFrame:
-    """Mean, SD, min and max of the patient AUC of each method over seeds."""
-    aucs = as_frame(result["aucs"])
-    return (aucs.groupby(["family", "method"])["auc"].agg(["mean", "std", "min", "max"])
-            .sort_values("mean", ascending=False))
+def methods(profile, state, *, progress=False) -> dict:
+    """Stage 2: :func:`compare_methods` on the cohort: ``aucs``, ``instance``, ``scores``,
+    ``risk`` and ``splits``; ``pooling_limits`` (:func:`pooling_limit_error` on the first
+    seed's instance scores); and those scores as ``_pooling_example`` (every test patient's
+    every instance: kept in memory for the page's widget, never stored)."""
+    with _threads(profile):
+        out = compare_methods(state["_cohort"], profile, state["_device"], progress=progress)
+    example = out.pop("pooling_example")
+    return out | {"_pooling_example": example,
+                  "pooling_limits": pooling_limit_error(example["instance_scores"])}
 
 
-def analyse(result: dict) -> dict:
-    """Cox hazard ratio (top quartile vs rest, lifelines) of the headline model's test scores
-    for each seed, and the summary tables, from a live or a stored result."""
-    scores = as_frame(result["scores"])
-    cox = pd.DataFrame([{"seed": seed, **cox_top_quartile(g["score"].to_numpy(),
-                                                           g["time"].to_numpy(),
-                                                           g["event"].to_numpy())}
-                        for seed, g in scores.groupby("seed")])
-    return {"aucs": auc_table(result), "cox": cox}
+def risk(profile, state, *, progress=False) -> dict:
+    """Stage 3: the Cox fit of the headline model's top quartile per seed (``cox``,
+    :func:`cox_table`)."""
+    return {"cox": cox_table(state["scores"])}
 
 
-def headline_numbers(result: dict, with_cox: bool = True) -> pd.Series:
-    """The chapter's headline figures, so two runs (CPU live, GPU stored) sit side by side."""
-    table = auc_table(result)["mean"].droplevel(0)
-    instance = as_frame(result["instance"])
-    numbers = {f"patient AUC, {m}": v for m, v in table.items()}
-    numbers["instance AUC (dense, inherited labels)"] = \
-        instance.loc[instance["arch"] == "dense", "instance_auc"].mean()
-    numbers["witness-detection AUC (dense)"] = \
-        instance.loc[instance["arch"] == "dense", "witness_auc"].mean()
-    numbers["top-quartile risk ratio (mean over seeds)"] = as_frame(result["risk"])["risk_ratio"].mean()
-    if with_cox:
-        cox = analyse(result)["cox"]
-        numbers["Cox HR, top quartile (median over seeds)"] = cox["hazard_ratio"].median()
-    return pd.Series(numbers, dtype=float)
+def sensitivity(profile, state, *, progress=False) -> dict:
+    """Stage 4: the sensitivity grid (``sensitivity``, :func:`sensitivity_grid`); empty for
+    the reader's records, whose witnesses cannot be planted."""
+    if profile.data_path is not None:
+        return {"sensitivity": pd.DataFrame(columns=["witness_positive", "n_beats", "auc"])}
+    with _threads(profile):
+        return {"sensitivity": sensitivity_grid(profile, state["_device"], progress=progress)}
 
 
-def _report(data: dict, params: dict) -> None:
-    with_cox = importable("lifelines")  # absent on a GPU machine
-    with pd.option_context("display.width", 120):
-        print(headline_numbers(data, with_cox=with_cox).round(3).to_string())
+def repetition(profile, state, *, progress=False) -> dict:
+    """Stage 5: how much the bags repeat beats (``repetition``, :func:`bag_repetition_table`)."""
+    return {"repetition": bag_repetition_table(profile)}
+
+
+EXPERIMENT = Experiment(CHAPTER, [cohort, methods, risk, sensitivity, repetition])
+
+
+def run(profile, *, progress: bool = False) -> Result:
+    """Every stage at ``profile`` (the chapter's Profile), in order; the
+    :class:`~effnotes.contract.Result`."""
+    return EXPERIMENT.run(profile, progress=progress)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return profile_main(CHAPTER, run_profile, _report, argv, description=__doc__)
+    """``python -m effnotes.mil.experiment ARGS``: the same as ``effnotes experiment mil_ecg
+    ARGS``."""
+    return experiment_main(CHAPTER, argv)
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-
-def bag_repetition_table(params: dict) -> pd.DataFrame:
-    """How much the profile's bags repeat beats, at every bag size it uses (``n_beats`` and
-    ``sensitivity_beats``): :func:`~effnotes.mil.records.repetition_summary` of the bank the
-    synthetic cohort wraps around. A reader's records (``data_path``) are cut into bags that
-    never repeat a beat, so there every count is zero."""
-    sizes = sorted({int(params["n_beats"]), *map(int, params["sensitivity_beats"])})
-    if params.get("data_path") is not None:
-        path = resolve_data(CHAPTER, params["data_path"])
-        bank, _, _ = records_bank(path, path / PATIENT_TABLE)
-        table = repetition_summary(bank, sizes)
-        return table.assign(records_repeating=0, mean_repeated_share=0.0, max_uses=1)
-    bank = load_beat_bank(BankConfig(), path=params.get("bank_path"))
-    return repetition_summary(bank, sizes)

@@ -11,8 +11,18 @@ from effnotes.mil.cohort import Cohort
 from effnotes.mil.metrics import score_quartiles
 
 
-def plot_beats(cohort: Cohort, patient: int, count: int = 3, axes=None):
-    """A few witness and normal beats of one patient, side by side (time in s from R)."""
+def first_positive(cohort: Cohort) -> int:
+    """The index of the cohort's first positive patient."""
+    positives = np.flatnonzero(cohort.labels == 1)
+    if not len(positives):
+        raise ValueError("the cohort has no positive patient")
+    return int(positives[0])
+
+
+def plot_beats(cohort: Cohort, patient: int | None = None, count: int = 3, axes=None):
+    """A few witness and normal beats of one patient (the first positive one by default),
+    side by side (time in s from R, mV)."""
+    patient = first_positive(cohort) if patient is None else patient
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
     window = cohort.beats.shape[2]
@@ -24,6 +34,8 @@ def plot_beats(cohort: Cohort, patient: int, count: int = 3, axes=None):
         ax.set_title(title)
         ax.set_xlabel("time from R peak (s)")
     axes[0].set_ylabel("mV")
+    kind = "positive" if cohort.labels[patient] == 1 else "negative"
+    axes[0].figure.suptitle(f"patient {patient} ({kind})", y=1.02)
     return axes
 
 
@@ -42,41 +54,56 @@ def plot_mean_beats(cohort: Cohort, ax=None):
     return ax
 
 
-def plot_aucs(aucs: pd.DataFrame, ax=None, chance: float = 0.5):
-    """Patient AUC of each method (one point per seed)."""
+def plot_aucs(aucs, ax=None, chance: float = 0.5):
+    """Patient AUC of each method (one point per seed), from the ``aucs`` table (a DataFrame
+    or its records: seed, method, family, auc)."""
+    aucs = pd.DataFrame(aucs)
     ax = ax or plt.gca()
     order = aucs.groupby("method")["auc"].mean().sort_values(ascending=False).index
     sns.stripplot(aucs, y="method", x="auc", hue="family", order=order, ax=ax, size=6)
     ax.axvline(chance, color="0.4", linestyle=":", linewidth=1)
     ax.set_xlabel("patient AUC (held-out patients)")
     ax.set_ylabel("")
+    ax.set_title("patient AUC per method (one point per seed; dotted: chance)")
     return ax
 
 
-def plot_kaplan_meier(scores: pd.DataFrame, ax=None):
-    """Kaplan-Meier event-free curves by score quartile (lifelines) for one seed's scores
-    (columns ``score``, ``time``, ``event``)."""
+def plot_kaplan_meier(scores, ax=None, seed: int | None = None):
+    """Kaplan-Meier event-free curves by score quartile (lifelines) for one seed's test
+    scores (columns ``score``, ``time`` in years, ``event``; with a ``seed`` column, the
+    rows of ``seed``, by default the lowest one)."""
     from lifelines import KaplanMeierFitter
 
+    scores = pd.DataFrame(scores)
+    if "seed" in scores:
+        seed = int(scores["seed"].min()) if seed is None else seed
+        scores = scores[scores["seed"] == seed]
+    if len(scores) < 4:
+        raise ValueError(f"need the scores of at least 4 patients, got {len(scores)}")
     ax = ax or plt.gca()
     quartile = score_quartiles(scores["score"].to_numpy())
     for q in (1, 2, 3, 4):
         part = scores[quartile == q]
-        KaplanMeierFitter(label=f"quartile {q}").fit(part["time"], part["event"]).plot_survival_function(ax=ax, ci_show=False)
+        fitter = KaplanMeierFitter(label=f"quartile {q}").fit(part["time"], part["event"])
+        fitter.plot_survival_function(ax=ax, ci_show=False)
     ax.set_xlabel("time (years)")
     ax.set_ylabel("event-free fraction")
-    ax.set_title("Kaplan-Meier by MIL score quartile")
+    ax.set_title("Kaplan-Meier by MIL score quartile" + ("" if seed is None else
+                                                          f" (seed {seed}'s test patients)"))
     return ax
 
 
-def plot_sensitivity(table: pd.DataFrame, ax=None):
-    """Patient AUC against the positives' witness fraction, one line per bag size."""
+def plot_sensitivity(table, ax=None):
+    """Patient AUC against the positives' witness fraction, one line per bag size, from the
+    ``sensitivity`` table (witness_positive, n_beats, auc)."""
+    table = pd.DataFrame(table)
     ax = ax or plt.gca()
     sns.lineplot(table, x="witness_positive", y="auc", hue="n_beats", marker="o", ax=ax,
                  palette="colorblind")
     ax.set_xlabel("witness fraction of positive patients")
     ax.set_ylabel("patient AUC (dense, top 20%)")
     ax.legend(title="beats per patient")
+    ax.set_title("sensitivity: one seed per cell")
     return ax
 
 
