@@ -164,7 +164,7 @@ def run_experiment(chapter_name: str, profile_name: str, *, store: bool = False,
     """The command's work (``device`` overrides the profile's, for a run that is not stored);
     returns an exit code (0: done and every enforced claim holds, or
     stored; 1: an enforced claim fails and nothing was stored; 2: refused)."""
-    from effnotes.results import save_result
+    from effnotes.results import COMMIT_ENV, save_result
     from effnotes.runtime import choose_device
     from effnotes.sources import tree_state
 
@@ -185,7 +185,11 @@ def run_experiment(chapter_name: str, profile_name: str, *, store: bool = False,
             print("--device: a stored run keeps its profile's device; run without --store")
             return 2
         profile = profile_with(profile, device=device)
-    if store and not dirty_reason:
+    if store and not dirty_reason and not os.environ.get(COMMIT_ENV):
+        # with the commit stated (a copy of the tree on another machine, whose .git may be a
+        # stale one) git status here cannot be trusted; the stored source hashes are checked
+        # against the stated commit instead, here if this history has it, else later by
+        # `effnotes status`
         state = tree_state()
         if state.clean is False:
             print(f"refusing to store: the tree has uncommitted changes in "

@@ -182,3 +182,19 @@ def test_device_override_is_checked(toy, tmp_path, monkeypatch, capsys):
     assert run_experiment("toy", "smoke", device="cpu", progress=False) == 0
     assert run_experiment("toy", "smoke", device="cpu", store=True, progress=False) == 2
     assert "--device: a stored run keeps its profile's device" in capsys.readouterr().out
+
+
+def test_a_stated_commit_skips_the_local_git_status(toy, tmp_path, monkeypatch):
+    """On a machine that got a copy of the tree (its .git stale or absent), the commit is
+    stated and git status there is not trusted; the source hashes are stored instead."""
+    from effnotes import sources
+    from effnotes.experiment_runner import run_experiment
+
+    monkeypatch.setenv("EFFNOTES_RESULTS", str(tmp_path))
+    monkeypatch.setenv("EFFNOTES_GIT_COMMIT", "0" * 40)
+    monkeypatch.setattr(sources, "tree_state",
+                        lambda root=None: sources.TreeState(False, ("effnotes/x.py",), "test"))
+    assert run_experiment("toy", "ci", store=True, progress=False) == 0
+    record = json.loads((tmp_path / "toy" / "ci.json").read_text())
+    assert record["provenance"]["tree_clean"] is None  # the stated commit is unknown here
+    assert record["provenance"]["git_commit"] == "0" * 40
