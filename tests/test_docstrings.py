@@ -76,7 +76,6 @@ effnotes.results.has_result
 effnotes.results.result_path
 effnotes.runtime.Hardware.as_dict
 effnotes.speedup.PipelineRun.injected_s
-effnotes.speedup.experiment.main
 effnotes.speedup.pipeline.PipelineRun.injected_s
 effnotes.stall_probe.main
 effnotes.tradeoff.SeedSweep.n_seeds

@@ -123,21 +123,29 @@ def stored_smoke(stored_profile):
 def test_experiment_runs_a_profile_and_stores_it(stored_smoke):
     assert stored_smoke["provenance"]["profile"] == "smoke"
     data = stored_smoke["data"]
-    assert set(data) == {"hardware", "sweep", "speedup", "bottleneck", "amdahl", "kernels"}
+    assert set(data) == {"hardware", "split_sizes", "sweep", "speedup", "speedup_curve",
+                         "bottleneck", "stalls", "amdahl", "kernels", "taxonomy"}
     assert set(data["speedup"]) == {"time", "epochs"}
     assert len(data["kernels"]) == 4 and len(data["bottleneck"]) == 3
+    recorded = {c["name"]: c for c in stored_smoke["provenance"]["claims"]}
+    assert all(c["holds"] for c in recorded.values() if c["kind"] == "correctness")
 
 
 def test_multiply_adds():
     assert DigitsMLP(32, 2).multiply_adds() == 64 * 32 + 32 * 32 + 32 * 10
 
 
-def test_headline_numbers_read_live_and_stored_results_alike(stored_smoke):
-    from effnotes.speedup.experiment import headline_numbers
+def test_headline_reads_live_and_stored_results_alike(stored_smoke):
+    from effnotes.contract import Result
+    from effnotes.speedup.claims import headline
 
-    stored = stored_smoke["data"]
-    numbers = headline_numbers(stored)
-    assert len(numbers) == 11 and numbers.notna().all()
-    live = dict(stored, bottleneck=pd.DataFrame(stored["bottleneck"]),
-                kernels=pd.DataFrame(stored["kernels"]))
-    pd.testing.assert_series_equal(headline_numbers(live), numbers)
+    record = stored_smoke
+    stored = Result("speedup", "smoke", record["provenance"]["parameters"], record["data"],
+                    provenance=record["provenance"])
+    numbers = headline(stored)
+    assert len(numbers) == 17 and numbers.notna().all()
+    frames = {key: pd.DataFrame(record["data"][key]) for key in
+              ("sweep", "bottleneck", "stalls", "kernels", "taxonomy")}
+    live = Result("speedup", "smoke", record["provenance"]["parameters"],
+                  dict(record["data"], **frames))
+    pd.testing.assert_series_equal(headline(live), numbers)

@@ -181,3 +181,26 @@ def amdahl_experiment(wide_factory: Callable[[], nn.Module], narrow_factory: Cal
         "measured_speedup": wide.epoch_s / narrow.epoch_s,
         "runs": pd.DataFrame([asdict(r) for r in (wide_clean, narrow_clean, wide, narrow)]),
     }
+
+
+def stall_by_threads(model_factory: Callable[[], nn.Module], dataset: Dataset, *,
+                     delay_s: float, batches: int = 20, batch_size: int = 64, repeats: int = 3,
+                     device: torch.device | str = "cpu") -> pd.DataFrame:
+    """The synchronous (0 workers) run of :func:`bottleneck_experiment` repeated with
+    PyTorch's thread pool held to one thread and at its current size (once if that is one).
+
+    Returns one row per thread count: ``torch_threads``, ``compute_s_clean`` and
+    ``compute_s_delayed`` (compute seconds per epoch without and with the delay) and
+    ``attributed_to_compute`` (the compute growth over the injected delay, a fraction)."""
+    from effnotes.runtime import torch_threads
+
+    rows = []
+    for count in sorted({1, torch.get_num_threads()}):
+        with torch_threads(count):
+            row = bottleneck_experiment(model_factory, dataset, delay_s=delay_s, workers=(0,),
+                                        batches=batches, batch_size=batch_size,
+                                        repeats=repeats, device=device).iloc[0]
+        rows.append({"torch_threads": count, "compute_s_clean": row["compute_s_clean"],
+                     "compute_s_delayed": row["compute_s_delayed"],
+                     "attributed_to_compute": row["attributed_to_compute"]})
+    return pd.DataFrame(rows)

@@ -12,29 +12,57 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Profile:
-    """The parameters of one run of the speedup chapter."""
+    """The parameters of one run of the speedup chapter (times in seconds unless named
+    ``_ms``; widths and batches in units and rows)."""
 
+    #: seeds per (recipe, budget) cell of the sweep
     seeds: int
+    #: training budgets of the sweep, in epochs
     budgets: tuple
+    #: validation accuracy q at which the speedup S(q) is read off (a fraction)
     target_accuracy: float
+    #: bootstrap resamples of the speedup's interval
     n_boot: int
+    #: per-sample loading delay injected into the input pipeline, milliseconds
     pipeline_delay_ms: float
+    #: batches (of 64 samples) per timed epoch of the pipeline experiments
     pipeline_batches: int
+    #: timed epochs per pipeline measurement (their median is kept)
     pipeline_repeats: int
+    #: batches per timed epoch of the Amdahl experiment
     amdahl_batches: int
+    #: hidden width of the Amdahl experiment's wide MLP (the narrow one has a quarter)
     amdahl_wide: int
+    #: largest relative error |measured / predicted - 1| of Amdahl's prediction claimed
     amdahl_tolerance: float
+    #: how far the stall claims may miss, as a fraction (of the steady compute time for the
+    #: compute-after-a-stall claim, of the injected delay for the thread comparison)
     stall_tolerance: float
+    #: the timed linear layer: weight of ``timing_width`` x ``timing_width``
     timing_width: int
+    #: rows of the timed layer's input batch
     timing_batch: int
+    #: seconds of timing per layer variant (over all interleaved rounds)
     timing_min_run_time: float
+    #: how much slower (a fraction) the sparse layer on the dense kernel may be than the dense
+    #: layer, or faster by at most the inverse, for the claim that they run alike
     timing_tolerance: float
+    #: whether the claims resting on wall-clock time are enforced (correctness claims and the
+    #: epoch-count speedup always are); off at smoke, whose runs last milliseconds
     enforce_timing: bool
+    #: "cpu", "cuda" or "auto"; the GPU findings are enforced where it is "cuda"
     device: str
+    #: the reader's images (a CIFAR binary folder or an ImageFolder tree), or None for the
+    #: bundled digits
     data_path: str | None
     #: the first seed; a run uses seeds first_seed .. first_seed + seeds - 1, so a second,
     #: disjoint seed set is first_seed = seeds
     first_seed: int = 0
+
+    @property
+    def seed_list(self) -> list[int]:
+        """The seeds this profile runs: ``first_seed .. first_seed + seeds - 1``."""
+        return list(range(self.first_seed, self.first_seed + self.seeds))
 
 
 SMOKE = Profile(

@@ -126,3 +126,36 @@ def sweeps_by_recipe(runs: pd.DataFrame, *, cost: str = "train_time_s",
     return {name: SeedSweep.from_frame(group, cost=cost, quality=quality, label=str(name),
                                        cost_unit=cost_unit)
             for name, group in runs.groupby("recipe", sort=False)}
+
+
+def curve_targets(runs: pd.DataFrame, target: float, *, points: int = 8) -> list[float]:
+    """``points`` target accuracies from the lowest seed-mean accuracy of any (recipe,
+    budget) cell (rounded up to a hundredth, and at least 0.5) to ``target``, rounded to
+    three decimals: the range over which :func:`speedup_over_targets` reads ``S(q)``."""
+    import numpy as np
+
+    lowest = runs.groupby(["recipe", "budget"])["val_accuracy"].mean().min()
+    low = float(np.ceil(lowest * 100) / 100)
+    return [float(q) for q in np.round(np.linspace(max(low, 0.5), target, points), 3)]
+
+
+def speedup_over_targets(baseline: SeedSweep, improved: SeedSweep, targets: list[float], *,
+                         n_boot: int, seed: int = 1) -> pd.DataFrame:
+    """The speedup ``S(q)`` of ``improved`` over ``baseline`` at each target quality ``q``,
+    with its bootstrap interval: one row per target, columns ``target, speedup, low, high``
+    (speedups as cost ratios, in the sweeps' cost unit)."""
+    from effnotes.tradeoff import bootstrap_speedup
+
+    rows = []
+    for q in targets:
+        estimate = bootstrap_speedup(baseline, improved, float(q), n_boot=n_boot, seed=seed)
+        rows.append({"target": float(q), "speedup": estimate.speedup, "low": estimate.low,
+                     "high": estimate.high})
+    return pd.DataFrame(rows)
+
+
+def sweep_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation over seeds of each (recipe, budget) cell's training wall
+    time (seconds) and validation and test accuracies (fractions): a row per cell."""
+    columns = ["train_time_s", "val_accuracy", "test_accuracy"]
+    return runs.groupby(["recipe", "budget"])[columns].agg(["mean", "std"])
