@@ -158,29 +158,33 @@ def _threads(profile):
         yield
 
 
-def toy_points(seed: int = 0) -> np.ndarray:
-    """Three Gaussian blobs of 150 points each in 2-D: float64 ``(450, 2)``."""
-    rng = np.random.default_rng(seed)
+def toy_points(rng: np.random.Generator) -> np.ndarray:
+    """Three Gaussian blobs of 150 points each in 2-D, drawn from ``rng``: float64
+    ``(450, 2)``."""
     return np.concatenate([rng.normal(loc, 0.35, size=(150, 2))
                            for loc in ([0, 0], [2, 1], [0, 2.5])])
 
 
 def hash_function(profile, state, *, progress=False) -> dict:
     """One tree learned on 2-D toy points, walked row by row and encoded by the vectorised
-    reference encoder: how many points either puts in another bucket than the learner."""
-    toy = toy_points(0)
+    reference encoder: how many points either puts in another bucket than the learner.
+
+    The worked examples (this toy, the bucket of :func:`split_search`, the random tables of
+    :func:`averaging`) draw in turn from one generator seeded 0, left in ``_rng``."""
+    rng = np.random.default_rng(0)
+    toy = toy_points(rng)
     tree = learn_tree(toy)
     walked = walk_tree(toy, tree.split_dims, tree.thresholds)
     vectorised = encode_reference(toy, tree.split_dims[None], tree.thresholds[None])[:, 0]
     mismatches = int(((walked != tree.codes) | (vectorised != tree.codes)).sum())
-    return {"_toy": toy, "toy_rows": len(toy), "toy_code_mismatches": mismatches,
+    return {"_rng": rng, "_toy": toy, "toy_rows": len(toy), "toy_code_mismatches": mismatches,
             "toy_level_sse": [float(v) for v in tree.level_sse]}
 
 
 def split_search(profile, state, *, progress=False) -> dict:
     """The prefix-sum SSE of every split point of one bucket (60 rows, 6 columns, sorted by
     column 0) against brute force, and the threshold :func:`best_split` picks."""
-    rng = np.random.default_rng(1)
+    rng = state["_rng"]
     bucket = rng.normal(size=(60, 6)) + np.outer(np.sign(rng.normal(size=60)), np.ones(6))
     ordered = bucket[np.argsort(bucket[:, 0], kind="stable")]
     fast, slow = split_losses(ordered), split_losses_brute(ordered)
@@ -225,13 +229,14 @@ def lookup_tables(profile, state, *, progress=False) -> dict:
             "lut_max": int(q.lut.max()), "lut_unclipped_max": float(unclipped.max())}
 
 
-def averaging_errors(ncodebooks=(16, 32, 64), rows: int = 20000, seed: int = 2) -> pd.DataFrame:
+def averaging_errors(rng: np.random.Generator, ncodebooks=(16, 32, 64),
+                     rows: int = 20000) -> pd.DataFrame:
     """The mean error (table units) of the round-up averaging tree against the exact sum on
     random 8-bit tables (``(C, 16, 8)``) and ``rows`` random codes, without and with the bias
-    correction, beside the predicted ``C log2(U) / 4``: one row per (C, corrected)."""
+    correction, beside the predicted ``C log2(U) / 4``: one row per (C, corrected). Tables
+    and codes are drawn from ``rng``."""
     from effnotes.maddness.tables import QuantizedTables
 
-    rng = np.random.default_rng(seed)
     out = []
     for C in ncodebooks:
         q = QuantizedTables(rng.integers(0, 256, size=(C, 16, 8)).astype(np.uint8),
@@ -247,8 +252,9 @@ def averaging_errors(ncodebooks=(16, 32, 64), rows: int = 20000, seed: int = 2) 
 
 
 def averaging(profile, state, *, progress=False) -> dict:
-    """:func:`averaging_errors` at C = 16, 32 and 64."""
-    return {"averaging_bias": averaging_errors()}
+    """:func:`averaging_errors` at C = 16, 32 and 64, drawn from the worked examples'
+    generator (``_rng``)."""
+    return {"averaging_bias": averaging_errors(state["_rng"])}
 
 
 def backends(profile, state, *, progress=False) -> dict:
