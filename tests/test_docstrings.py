@@ -40,7 +40,6 @@ effnotes.maddness.baselines.ProductQuantizer.fit
 effnotes.maddness.baselines.ProductQuantizer.matmul
 effnotes.maddness.bench.format_table
 effnotes.maddness.bench.main
-effnotes.maddness.experiment.main
 effnotes.maddness.faiss_pq.FaissPQ.fit
 effnotes.maddness.threads.main
 effnotes.maddness.threads.numpy_worker

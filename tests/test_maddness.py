@@ -221,8 +221,14 @@ def test_experiment_command_stores_a_smoke_result(stored_profile):
     assert record["provenance"]["profile"] == "smoke"
     data = record["data"]
     assert {"digits", "lambda_grid", "ucr", "tradeoff", "bench", "bench_hardware"} <= set(data)
-    numbers = experiment.headline_numbers(data)
-    assert numbers["digits relative accuracy, C=16"] > 0.9
+    from effnotes.contract import Result
+    from effnotes.maddness.claims import headline
+
+    stored = Result("maddness", "smoke", record["provenance"]["parameters"], data,
+                    record["provenance"])
+    assert headline(stored)["digits relative accuracy, C=16"] > 0.9
+    judged = {c["name"]: c for c in record["provenance"]["claims"]}
+    assert all(c["holds"] for c in judged.values() if c["kind"] == "correctness"), judged
 
 
 def test_faiss_pq_codes_are_nearest_centroids_and_sums_its_tables():

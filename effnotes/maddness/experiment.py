@@ -1,10 +1,17 @@
-"""The chapter's measured experiments as one call, for running a profile without Jupyter.
+"""The MADDNESS chapter's experiment, as named stages the notebook calls one at a time.
 
-``python -m effnotes.maddness.experiment --profile gpu --store`` runs them with the
-registry's parameters and stores ``results/maddness/<profile>.json`` with provenance.
+``effnotes experiment maddness --profile gpu --store`` (or the old
+``python -m effnotes.maddness.experiment``, now an alias) runs every stage and stores
+``results/maddness/<profile>.json`` with provenance and the claims as judged.
 MADDNESS is a CPU method: the ``gpu`` profile is larger CPU work on the GPU machine's many
 cores. It needs numpy, pandas, scikit-learn, numba and torch only; the UCR part (which reads
 the sets bundled with aeon) runs only when the profile lists UCR sets.
+
+The stages, in order: :func:`hash_function`, :func:`split_search`, :func:`prototypes`,
+:func:`lookup_tables`, :func:`averaging`, :func:`backends`, :func:`digits_accuracy`,
+:func:`ucr_accuracy`, :func:`speed`, :func:`speed_against_accuracy` and
+:func:`codebooks_and_lambda`. Their outputs named with a leading ``_`` (the task, the fitted
+estimator, the toy data) stay in memory; the rest is the stored result.
 """
 
 from __future__ import annotations
@@ -15,14 +22,27 @@ import time
 import numpy as np
 import pandas as pd
 
+from contextlib import contextmanager
+
+from effnotes.contract import Experiment, Result
 from effnotes.data.ucr import ucr_selection
+from effnotes.experiment_runner import experiment_main
 from effnotes.maddness.accuracy import digits_task, evaluate, nmse, ucr_task
 from effnotes.maddness.baselines import FAISS_PQ, make_method
-from effnotes.maddness.bench import (DEFAULT_CALL, RAW_KERNEL, BenchConfig, run_benchmark,
-                                    synthetic_activations)
-from effnotes.profile_runner import profile_main
+from effnotes.maddness.bench import (DEFAULT_CALL, RAW_KERNEL, BenchConfig, other_load_text,
+                                    run_benchmark, summary_line, synthetic_activations)
+from effnotes.maddness.estimator import Maddness
+from effnotes.maddness.hashing import (best_split, encode_reference, learn_tree,
+                                       split_losses, split_losses_brute, walk_tree)
+from effnotes.maddness.tables import aggregate_reference, averaging_bias, reconstruct
 
 CHAPTER = "maddness"
+#: np.allclose's default tolerances, which the split search is held to
+SPLIT_RTOL, SPLIT_ATOL = 1e-5, 1e-8
+#: how closely the compiled kernels must reproduce the NumPy reference (float32 rounding)
+KERNEL_RTOL, KERNEL_ATOL = 1e-5, 1e-4
+#: the codebooks of the chapter's worked example (and of its headline figures)
+EXAMPLE_CODEBOOKS = 16
 METHODS = ["MADDNESS", "PQ", "Bolt", "RandGauss", "PCA"]
 COMPILED = {"exact", "MADDNESS", "RandGauss", "PCA", FAISS_PQ}  # NumPy's BLAS, numba, faiss
 
@@ -115,68 +135,237 @@ def peer_speedups(frame: pd.DataFrame, peer: str = FAISS_PQ) -> pd.DataFrame:
     return both.reset_index()
 
 
-def run_profile(params: dict, *, progress: bool = False) -> dict:
-    """Everything the chapter measures, with ``params`` (a profile's parameters)."""
-    import numba
+def tolerance_ratio(actual, expected, rtol: float, atol: float) -> float:
+    """The largest ``|actual - expected| / (atol + rtol |expected|)`` over two arrays of one
+    shape: at most 1 exactly when ``np.allclose(actual, expected, rtol, atol)`` holds (NaN
+    where the shapes differ or a value is NaN)."""
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    if actual.shape != expected.shape:
+        return float("nan")
+    if actual.size == 0:
+        return 0.0
+    return float(np.max(np.abs(actual - expected) / (atol + rtol * np.abs(expected))))
 
-    numba.set_num_threads(min(params["threads"], numba.config.NUMBA_NUM_THREADS))
+
+@contextmanager
+def _threads(profile):
+    """numba and BLAS on ``profile.threads`` threads inside the block."""
+    import numba
     from threadpoolctl import threadpool_limits
 
-    result = {}
-    with threadpool_limits(params["threads"]):
-        task = digits_task(hidden=params["hidden"])
-        result["digits"] = evaluate(task, METHODS, params["budgets"], progress=progress)
-        result["lambda_grid"] = lambda_grid(task, params["budgets"], params["lambdas"],
-                                            params["time_rows"], params["time_repeats"])
-        names, root, kept = ucr_selection(params.get("data_path"), params["ucr_sets"])
-        if kept is not None:  # a local archive: every set the paper's filter keeps
-            result["ucr_filter"] = kept
-        ucr = [evaluate(ucr_task(name, root=root), METHODS, [params["ucr_codebooks"]],
-                        progress=progress) for name in names]
-        result["ucr"] = pd.concat(ucr, ignore_index=True) if ucr else pd.DataFrame()
-        result["tradeoff"] = tradeoff(tuple(params["tradeoff_shape"]), params["budgets"], 0,
-                                      params["train_rows"], params["time_repeats"], progress)
-    bench = run_benchmark(BenchConfig(shapes=[tuple(s) for s in params["bench_shapes"]],
-                                      threads=params["threads"], repeats=params["bench_repeats"],
-                                      ncodebooks=params["bench_codebooks"],
-                                      train_rows=params["train_rows"]))
-    result["bench"] = bench["table"]
-    result["bench_hardware"] = bench["hardware"]
-    return result
+    numba.set_num_threads(min(profile.threads, numba.config.NUMBA_NUM_THREADS))
+    with threadpool_limits(profile.threads):
+        yield
 
 
-def headline_numbers(result: dict, ncodebooks: int = 16) -> pd.Series:
-    """Relative accuracy and nmse on digits at ``ncodebooks`` and the fused speedups."""
-    digits = pd.DataFrame(result["digits"])
-    row = digits[(digits["method"] == "MADDNESS") & (digits["budget"] == ncodebooks)]
-    numbers = {}
-    if len(row):
-        numbers[f"digits relative accuracy, C={ncodebooks}"] = row["relative_accuracy"].iloc[0]
-        numbers[f"digits nmse, C={ncodebooks}"] = row["nmse"].iloc[0]
-    bench = pd.DataFrame(result["bench"])
-    for method, label in ((DEFAULT_CALL, "est.matmul(A)"), (RAW_KERNEL, "raw kernel")):
-        for r in bench[bench["method"] == method].itertuples():
-            where = f"N={r.N} D={r.D} M={r.M} {r.layout}"
-            numbers[f"{label} speedup {where}, warm (x)"] = r.speedup_warm
-            numbers[f"{label} speedup {where}, cold (x)"] = r.speedup_cold
-    if "tradeoff" in result:
-        peer = peer_speedups(pd.DataFrame(result["tradeoff"]))
-        for r in peer[peer["budget"] == ncodebooks].itertuples():
-            numbers[f"faster than faiss PQ, C={ncodebooks} (x)"] = r.speedup
-    return pd.Series(numbers, dtype=float)
+def toy_points(rng: np.random.Generator) -> np.ndarray:
+    """Three Gaussian blobs of 150 points each in 2-D, drawn from ``rng``: float64
+    ``(450, 2)``."""
+    return np.concatenate([rng.normal(loc, 0.35, size=(150, 2))
+                           for loc in ([0, 0], [2, 1], [0, 2.5])])
 
 
-def _report(data: dict, params: dict) -> None:
-    from effnotes.maddness.bench import format_table, summary_line
+def hash_function(profile, state, *, progress=False) -> dict:
+    """One tree learned on 2-D toy points, walked row by row and encoded by the vectorised
+    reference encoder: how many points either puts in another bucket than the learner.
 
-    bench = {"table": data["bench"], "hardware": data["bench_hardware"]}
-    print(format_table(bench))
-    print(headline_numbers(data).round(4).to_string())
-    print(summary_line(bench))
+    The worked examples (this toy, the bucket of :func:`split_search`, the random tables of
+    :func:`averaging`) draw in turn from one generator seeded 0, left in ``_rng``."""
+    rng = np.random.default_rng(0)
+    toy = toy_points(rng)
+    tree = learn_tree(toy)
+    walked = walk_tree(toy, tree.split_dims, tree.thresholds)
+    vectorised = encode_reference(toy, tree.split_dims[None], tree.thresholds[None])[:, 0]
+    mismatches = int(((walked != tree.codes) | (vectorised != tree.codes)).sum())
+    return {"_rng": rng, "_toy": toy, "toy_rows": len(toy), "toy_code_mismatches": mismatches,
+            "toy_level_sse": [float(v) for v in tree.level_sse]}
+
+
+def split_search(profile, state, *, progress=False) -> dict:
+    """The prefix-sum SSE of every split point of one bucket (60 rows, 6 columns, sorted by
+    column 0) against brute force, and the threshold :func:`best_split` picks."""
+    rng = state["_rng"]
+    bucket = rng.normal(size=(60, 6)) + np.outer(np.sign(rng.normal(size=60)), np.ones(6))
+    ordered = bucket[np.argsort(bucket[:, 0], kind="stable")]
+    fast, slow = split_losses(ordered), split_losses_brute(ordered)
+    threshold, _ = best_split(bucket, 0)
+    return {"_split": {"values": ordered[:, 0], "losses": fast, "threshold": threshold},
+            "split_max_diff": float(np.abs(fast - slow).max()),
+            "split_tolerance_ratio": tolerance_ratio(fast, slow, SPLIT_RTOL, SPLIT_ATOL)}
+
+
+def prototypes(profile, state, *, progress=False) -> dict:
+    """The digits layer, MADDNESS fitted on it with :data:`EXAMPLE_CODEBOOKS` codebooks, and
+    the NMSE of the product of the reconstructed test rows with ``B`` before and after the
+    ridge refit of the prototypes."""
+    with _threads(profile):
+        task = digits_task(hidden=profile.hidden)
+        est = Maddness(ncodebooks=EXAMPLE_CODEBOOKS).fit(task.A_train, task.B)
+    codes = encode_reference(task.A_test, est.split_dims_, est.thresholds_)
+    exact = task.A_test.astype(np.float64) @ task.B
+    after = reconstruct(est.prototypes_, codes) @ task.B
+    rise = max(float(np.max(np.diff(levels))) for levels in est.level_sse_)
+    return {"_task": task, "_est": est, "_codes_test": codes, "_after": after,
+            "n_train": len(task.A_train), "n_test": len(task.A_test),
+            "digits_width": int(task.A_train.shape[1]),
+            "exact_accuracy": task.accuracy(exact),
+            "nmse_means": nmse(exact, reconstruct(est.bucket_means_, codes) @ task.B),
+            "nmse_ridge": nmse(exact, after), "level_sse_max_rise": rise}
+
+
+def lookup_tables(profile, state, *, progress=False) -> dict:
+    """The float tables summed against the reconstructed product, and the 8-bit tables:
+    the largest error of their exact integer sum and its bound ``C / (2 alpha)``, their range,
+    and the largest entry before clipping to a byte."""
+    est, codes, after = state["_est"], state["_codes_test"], state["_after"]
+    q = est.quantized_
+    C = est.ncodebooks
+    float_sum = sum(est.tables_[c, codes[:, c]] for c in range(C))
+    unclipped = np.floor(q.scale * (est.tables_ - q.offsets[:, None, None]) + 0.5)
+    return {"identity_gap": float(np.abs(float_sum - after).max() / np.abs(after).max()),
+            "table_error": float(np.abs(aggregate_reference(codes, q, "sum")
+                                        - float_sum).max()),
+            "table_bound": float(C * 0.5 / q.scale), "lut_min": int(q.lut.min()),
+            "lut_max": int(q.lut.max()), "lut_unclipped_max": float(unclipped.max())}
+
+
+def averaging_errors(rng: np.random.Generator, ncodebooks=(16, 32, 64),
+                     rows: int = 20000) -> pd.DataFrame:
+    """The mean error (table units) of the round-up averaging tree against the exact sum on
+    random 8-bit tables (``(C, 16, 8)``) and ``rows`` random codes, without and with the bias
+    correction, beside the predicted ``C log2(U) / 4``: one row per (C, corrected). Tables
+    and codes are drawn from ``rng``."""
+    from effnotes.maddness.tables import QuantizedTables
+
+    out = []
+    for C in ncodebooks:
+        q = QuantizedTables(rng.integers(0, 256, size=(C, 16, 8)).astype(np.uint8),
+                            np.zeros(C), 1.0)
+        codes = rng.integers(0, 16, size=(rows, C)).astype(np.uint8)
+        exact = aggregate_reference(codes, q, "sum")
+        for corrected in (False, True):
+            approx = aggregate_reference(codes, q, "average", corrected)
+            out.append({"C": C, "bias corrected": corrected,
+                        "mean error (table units)": float((approx - exact).mean()),
+                        "predicted C log2(U)/4": averaging_bias(C)})
+    return pd.DataFrame(out)
+
+
+def averaging(profile, state, *, progress=False) -> dict:
+    """:func:`averaging_errors` at C = 16, 32 and 64, drawn from the worked examples'
+    generator (``_rng``)."""
+    return {"averaging_bias": averaging_errors(state["_rng"])}
+
+
+def backends(profile, state, *, progress=False) -> dict:
+    """The compiled (numba) estimator against the NumPy reference on the digits test rows,
+    row-major and column-major: codes that differ, and how far the outputs are apart as a
+    share of the allowed float32 rounding (at most 1: they agree)."""
+    task, est = state["_task"], state["_est"]
+    with _threads(profile):
+        ref = Maddness(ncodebooks=EXAMPLE_CODEBOOKS, backend="numpy").fit(task.A_train, task.B)
+        rows = []
+        for layout, A in (("row-major", task.A_test), ("column-major",
+                                                       np.asfortranarray(task.A_test))):
+            rows.append({"layout": layout,
+                         "codes differing": int((est.encode(A) != ref.encode(A)).sum()),
+                         "output / tolerance": tolerance_ratio(est.matmul(A), ref.matmul(A),
+                                                               KERNEL_RTOL, KERNEL_ATOL)})
+    frame = pd.DataFrame(rows)
+    return {"backends": frame, "backend_code_mismatches": int(frame["codes differing"].sum()),
+            "backend_output_ratio": float(frame["output / tolerance"].max())}
+
+
+def digits_accuracy(profile, state, *, progress=False) -> dict:
+    """Every method of :data:`METHODS` at every budget on the digits layer."""
+    with _threads(profile):
+        return {"digits": evaluate(state["_task"], METHODS, list(profile.budgets),
+                                   progress=progress)}
+
+
+def ucr_accuracy(profile, state, *, progress=False) -> dict:
+    """Every method at ``profile.ucr_codebooks`` on each UCR set (bundled, or every set of
+    the local archive at ``profile.data_path`` that passes the paper's filter), and each
+    set's number of training series."""
+    names, root, kept = ucr_selection(profile.data_path, list(profile.ucr_sets))
+    out = {} if kept is None else {"ucr_filter": kept}
+    frames, sizes = [], []
+    with _threads(profile):
+        for name in names:
+            task = ucr_task(name, root=root)
+            sizes.append({"task": name, "train_rows": len(task.A_train)})
+            frames.append(evaluate(task, METHODS, [profile.ucr_codebooks], progress=progress))
+    out["ucr"] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    out["ucr_train_rows"] = pd.DataFrame(sizes, columns=["task", "train_rows"])
+    return out
+
+
+def speed(profile, state, *, progress=False) -> dict:
+    """The benchmark against NumPy's float32 matmul (each side in its own process, on
+    ``profile.threads`` threads): its table, the hardware, and the sentence summarising it."""
+    bench = run_benchmark(BenchConfig(shapes=[tuple(s) for s in profile.bench_shapes],
+                                      threads=profile.threads, repeats=profile.bench_repeats,
+                                      ncodebooks=profile.bench_codebooks,
+                                      train_rows=profile.train_rows))
+    by_call = bench["table"].pivot_table(index=["N", "M", "layout"], columns="method",
+                                         values="warm_ms")
+    cost = by_call[DEFAULT_CALL] / by_call[RAW_KERNEL] - 1
+    return {"bench": bench["table"], "bench_hardware": bench["hardware"],
+            "bench_line": summary_line(bench), "bench_other_load": other_load_text(bench),
+            "call_cost_max_percent": 100 * float(cost.max())}
+
+
+def faiss_sentence(peer: pd.DataFrame) -> str:
+    """What the page says of MADDNESS against faiss's PQ, from a :func:`peer_speedups`
+    frame (the range and median of the speedups, the budgets where MADDNESS's NMSE is as
+    low or lower), or that faiss was not compared."""
+    if not len(peer):
+        return "not compared with faiss's PQ: faiss is not installed here"
+    wins = peer[peer["nmse_maddness"] <= peer["nmse_peer"]]["budget"].tolist()
+    return (f"{peer['speedup'].min():.0f}× to {peer['speedup'].max():.0f}× (median "
+            f"{peer['speedup'].median():.0f}×) faster than faiss's PQ at the same number of "
+            f"codebooks, with an NMSE as low or lower at C in {wins}")
+
+
+def speed_against_accuracy(profile, state, *, progress=False) -> dict:
+    """:func:`tradeoff` at ``profile.tradeoff_shape``, MADDNESS against faiss's PQ at each
+    budget, and the sentences saying which methods the figure shows."""
+    faiss_here = FAISS_PQ in tradeoff_methods()
+    with _threads(profile):
+        trade = tradeoff(tuple(profile.tradeoff_shape), list(profile.budgets), 0,
+                         profile.train_rows, profile.time_repeats, progress)
+    peer = peer_speedups(trade)
+    shown = ("every method compiled (NumPy's BLAS, numba, faiss)" if faiss_here else
+             "all methods, PQ and Bolt in NumPy: faiss is not installed (pip install "
+             "'effnotes[compare]'), so the comparison against a compiled PQ is missing "
+             "from this run")
+    return {"tradeoff": trade, "faiss_here": faiss_here, "peer": peer,
+            "tradeoff_shown": shown, "faiss_comparison": faiss_sentence(peer)}
+
+
+def codebooks_and_lambda(profile, state, *, progress=False) -> dict:
+    """:func:`lambda_grid` on the digits layer: every (codebooks, lambda) of the profile."""
+    with _threads(profile):
+        return {"lambda_grid": lambda_grid(state["_task"], list(profile.budgets),
+                                           list(profile.lambdas), profile.time_rows,
+                                           profile.time_repeats)}
+
+
+EXPERIMENT = Experiment(CHAPTER, [hash_function, split_search, prototypes, lookup_tables,
+                                  averaging, backends, digits_accuracy, ucr_accuracy, speed,
+                                  speed_against_accuracy, codebooks_and_lambda])
+
+
+def run(profile, *, progress: bool = False) -> Result:
+    """Every stage at ``profile`` (the chapter's :class:`~effnotes.maddness.profiles.Profile`);
+    the :class:`~effnotes.contract.Result`."""
+    return EXPERIMENT.run(profile, progress=progress)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return profile_main(CHAPTER, run_profile, _report, argv, description=__doc__)
+    """``python -m effnotes.maddness.experiment``: an alias of ``effnotes experiment
+    maddness``."""
+    return experiment_main(CHAPTER, argv)
 
 
 if __name__ == "__main__":

@@ -140,3 +140,27 @@ def encode_reference(A: np.ndarray, split_dims: np.ndarray, thresholds: np.ndarr
             i = 2 * i + (x > v)
         codes[:, c] = i
     return codes
+
+
+def walk_tree(X: np.ndarray, split_dims: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """One tree walked row by row, as the equations read: ``i <- 2 i + [x_j_t > v_t,i]`` for
+    ``t = 0..3``. ``X``: ``(n, D)``; ``split_dims``: ``(4,)`` column indices; ``thresholds``:
+    ``(15,)`` float32, level ``t``'s nodes at ``2**t - 1 ..``. Returns int64 ``(n,)`` leaves
+    in 0..15 (slow: a check on :func:`encode_reference`, not a path to use)."""
+    X = np.asarray(X, dtype=np.float32)
+    leaves = np.zeros(len(X), dtype=np.int64)
+    for n, x in enumerate(X):
+        i = 0
+        for t in range(DEPTH):
+            i = 2 * i + int(x[split_dims[t]] > thresholds[2**t - 1 + i])
+        leaves[n] = i
+    return leaves
+
+
+def split_losses_brute(sorted_rows: np.ndarray) -> np.ndarray:
+    """:func:`split_losses` recomputed by brute force: for every split point ``s`` of the
+    ``(n, d)`` rows, the squared deviations of each half from its own mean, summed.
+    Returns ``(n - 1,)``, ``O(n^2 d)`` work."""
+    rows = np.asarray(sorted_rows, dtype=np.float64)
+    return np.array([bucket_sse(rows[: s + 1]) + bucket_sse(rows[s + 1:])
+                     for s in range(len(rows) - 1)])

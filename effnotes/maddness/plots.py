@@ -138,3 +138,78 @@ def plot_thread_scaling(table: pd.DataFrame, ax: plt.Axes | None = None) -> plt.
            ylabel="speedup over its own 1-thread time")
     ax.legend(fontsize=7)
     return ax
+
+
+def figure_toy_tree(toy: np.ndarray) -> plt.Figure:
+    """The toy tree of the ``hash_function`` stage (its ``_toy`` points, ``(n, 2)``)."""
+    fig, ax = plt.subplots(figsize=(5, 4.2))
+    plot_toy_tree(toy, ax)
+    return fig
+
+
+def figure_split(split: dict) -> plt.Figure:
+    """The ``split_search`` stage's ``_split``: SSE at every split point of the sorted
+    bucket, with the threshold chosen."""
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    plot_split_losses(split["values"], split["losses"], split["threshold"], ax)
+    ax.set_title("one bucket: SSE after each split point")
+    return fig
+
+
+def figure_accuracy(digits: pd.DataFrame) -> plt.Figure:
+    """NMSE (log) and relative accuracy against budget on digits, for every method of a
+    ``digits`` frame (the ``digits_accuracy`` stage)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    plot_accuracy_curves(digits, "nmse", axes[0], logy=True)
+    plot_accuracy_curves(digits, "relative_accuracy", axes[1])
+    axes[0].set(ylabel="NMSE of the product", title="error of the approximate product")
+    axes[1].set(ylim=(0.5, 1.02), ylabel="accuracy / exact accuracy",
+                title="classifier accuracy, relative to exact")
+    return fig
+
+
+def figure_bench(bench: pd.DataFrame, hardware: dict) -> plt.Figure:
+    """The ``speed`` stage's benchmark table as bars of speedup over NumPy float32, with
+    the CPU and thread count (``hardware``) in the title."""
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    plot_bench(bench, ax)
+    ax.set_title(f"{hardware.get('cpu', '?')}, {hardware.get('threads', '?')} threads "
+                 "each side", fontsize=10)
+    return fig
+
+
+def figure_tradeoff(trade: pd.DataFrame, compiled_only: bool) -> plt.Figure:
+    """NMSE against time for every method of the ``speed_against_accuracy`` stage's
+    ``tradeoff`` frame (only the compiled ones when ``compiled_only``)."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    plot_tradeoff_frame(trade, ax, compiled_only=compiled_only)
+    ax.set_title("speed against accuracy, synthetic activations")
+    return fig
+
+
+def figure_thread_scaling(table) -> plt.Figure:
+    """:func:`plot_thread_scaling` of a stored thread sweep's table (records or frame)."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    plot_thread_scaling(pd.DataFrame(table), ax)
+    ax.set_title("thread scaling, each method over its own 1-thread time")
+    return fig
+
+
+def lambda_grid_widget(grid: pd.DataFrame, ncodebooks: int = 16, lam: float = 1.0):
+    """Two sliders (codebooks C and ridge penalty λ) over the ``lambda_grid`` frame, redrawing
+    :func:`plot_lambda_grid` at the chosen point; returns the ipywidgets box to display."""
+    import ipywidgets as widgets
+
+    def show_point(ncodebooks, lam):
+        plt.figure(figsize=(6, 3.4))
+        plot_lambda_grid(grid, ncodebooks, lam)
+        plt.show()
+
+    knobs = {"ncodebooks": widgets.SelectionSlider(
+                 options=[int(v) for v in sorted(grid["ncodebooks"].unique())],
+                 value=ncodebooks, description="C"),
+             "lam": widgets.SelectionSlider(
+                 options=[float(v) for v in sorted(grid["lam"].unique())], value=lam,
+                 description="λ")}
+    return widgets.VBox([widgets.HBox(list(knobs.values())),
+                         widgets.interactive_output(show_point, knobs)])
