@@ -293,6 +293,11 @@ def probe_table(result) -> pd.DataFrame:
     return _labelled(100 * facts(result)["probes"])
 
 
+def untrained_mean(result) -> float:
+    """The untrained encoder's mean probe accuracy over seeds (a fraction)."""
+    return facts(result)["intervals"]["untrained_probe"][0]
+
+
 def run_table(result) -> pd.DataFrame:
     """For a result (or the pretraining stage's outputs), per schedule, means over seeds: final held-out loss (nats), scheduled rate and share
     of ordinary tokens that were targets (fractions) and training time (seconds)."""
@@ -388,4 +393,5 @@ def stored_page_facts(live, name: str = "gpu") -> tuple[pd.DataFrame, dict]:
 
 
 __all__ = ["claims", "facts", "headline", "loss_table", "page_facts", "probe_table",
-           "reproduced", "run_table", "schedule_endpoint_error", "speedup_table", "stored_page_facts"]
+           "reproduced", "run_table", "schedule_endpoint_error", "speedup_table", "stored_page_facts",
+           "untrained_mean"]

@@ -118,16 +118,25 @@ def prepare_data(params, corpus: TokenizedCorpus | None = None) -> dict:
             "task_train": task_train, "task_test": task_test, **extra}
 
 
+def _tokens(corpus: TokenizedCorpus, ids: torch.Tensor) -> list[str]:
+    """``ids`` as tokens; as ``#id`` where the tokeniser cannot be loaded (a machine without
+    ``tokenizers``, or a corpus file that stores no tokeniser)."""
+    try:
+        return corpus.decode_tokens(ids)
+    except (ImportError, ValueError):
+        return [f"#{int(i)}" for i in ids]
+
+
 def example_sequence(corpus: TokenizedCorpus, original: torch.Tensor, masks,
                      row: int = 0, positions: int = 16) -> pd.DataFrame:
     """One held-out sequence as the model sees it under the frozen masks: a table of three
     rows (original, model input, target: empty where a position is not a target) and one
     column per position, the first ``positions`` of row ``row``."""
     labels = masks.labels[row][:positions]
-    targets = corpus.decode_tokens(labels.clamp(min=0))
+    targets = _tokens(corpus, labels.clamp(min=0))
     table = pd.DataFrame({
-        "original": corpus.decode_tokens(original[row][:positions]),
-        "model input": corpus.decode_tokens(masks.inputs[row][:positions]),
+        "original": _tokens(corpus, original[row][:positions]),
+        "model input": _tokens(corpus, masks.inputs[row][:positions]),
         "target": [t if int(label) != IGNORE else "" for t, label in zip(targets, labels)],
     })
     return table.T.rename(columns=str)
