@@ -343,6 +343,8 @@ def page_facts(result, profile, prefix: str = "") -> dict:
         "rate_gap": float((runs["target_share"] - runs["scheduled_rate"]).abs().max()),
         "n_seeds": int(runs["seed"].nunique()), "seeds": _parameter(result, "seeds"),
         "steps": _parameter(result, "steps"),
+        **{name: _parameter(result, name) for name in ("n_layers", "d_model", "dropout",
+                                                        "seq_len", "vocab_size")},
         "unigram_loss": float(result["unigram_loss"]),
         "n_arms": int(runs["arm"].nunique()), "n_probed_arms": len(probes),
     }
