@@ -80,35 +80,38 @@ def test_text_bad_inputs_name_the_problem(tmp_path):
 
 
 @pytest.fixture
-def smoke_params():
+def smoke_profile():
     from effnotes.chapters import get_chapter
+    from effnotes.contract import profile_with
 
-    params = get_chapter("masking_schedules").parameters("smoke")
-    return params | {"seeds": 2, "steps": 6, "eval_every": 3, "n_eval": 8, "vocab_size": 128}
+    return profile_with(get_chapter("masking_schedules").profile("smoke"), seeds=2, steps=6,
+                        eval_every=3, n_eval=8, vocab_size=128)
 
 
-def test_masking_runs_on_a_user_corpus_with_and_without_labels(tmp_path, monkeypatch, smoke_params):
+def test_masking_runs_on_a_user_corpus_with_and_without_labels(tmp_path, monkeypatch,
+                                                               smoke_profile):
     pytest.importorskip("tokenizers")
-    from effnotes.masking.experiment import prepare_data, run_profile
+    from effnotes.contract import profile_with
+    from effnotes.masking.claims import claims
+    from effnotes.masking.experiment import prepare_data, run
 
     names = _folder(tmp_path / "text", n=40, words=80)
     monkeypatch.setenv(DATA_ENV, str(tmp_path))
-    params = smoke_params | {"data_path": "text"}
-    unlabelled = prepare_data(params)
+    profile = profile_with(smoke_profile, data_path="text")
+    unlabelled = prepare_data(profile)
     assert unlabelled["task_train"] is None
     assert "probe is skipped: no labels file goes with" in unlabelled["probe_skipped"]
-    result = run_profile(params, data=unlabelled)
+    result = run(profile)
     assert "probe is skipped" in result["probe_skipped"]
-    assert result["runs"]["probe_accuracy"].isna().all()
-    from effnotes.masking.experiment import analyse
-
-    analysis = analyse(result, n_boot=200)
-    assert analysis["probe_beats_majority"] is None and analysis["probes"].empty
+    assert result["runs"]["probe_accuracy"].isna().all() and result["probes"].empty
+    table = claims(result, profile).set_index("name")
+    assert np.isnan(table.loc["probe_beats_majority", "value"])
+    assert table.loc[table["kind"] == "correctness", "holds"].all()
     (tmp_path / "text" / "labels.csv").write_text(
         "document,label\n" + "".join(f"{n},{t}\n" for n, t in names))
-    labelled = prepare_data(params)
+    labelled = prepare_data(profile)
     assert labelled["task_train"].classes == ("hill", "sea")
-    result = run_profile(params, data=labelled)
+    result = run(profile)
     assert "probe_skipped" not in result
     assert result["runs"]["probe_accuracy"].between(0, 1).all()
 

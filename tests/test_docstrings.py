@@ -56,9 +56,6 @@ effnotes.masking.corpus.TokenizedCorpus.document
 effnotes.masking.corpus.TokenizedCorpus.n_tokens
 effnotes.masking.corpus.TokenizedCorpus.special
 effnotes.masking.corpus.main
-effnotes.masking.experiment.main
-effnotes.masking.experiment.model_config
-effnotes.masking.experiment.pretrain_config
 effnotes.masking.model.EncoderConfig.as_dict
 effnotes.mil.beats.BeatBank.n_beats
 effnotes.mil.beats.BeatBank.window

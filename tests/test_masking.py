@@ -1,5 +1,5 @@
 """The masking-schedule chapter's package: schedules, collator, corpus, model, training,
-analysis and the experiment command."""
+analysis and the experiment's stages."""
 
 import math
 
@@ -305,29 +305,56 @@ def test_intervals_and_verdict():
 # --- the experiment command -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def stored_smoke(stored_profile):
-    from effnotes.masking import experiment
+def smoke_run():
+    """The chapter's experiment at a shortened smoke profile (seconds)."""
+    from effnotes.contract import profile_with
+    from effnotes.masking.experiment import run
 
-    return stored_profile(experiment, "masking_schedules")
-
-
-def test_experiment_runs_a_profile_and_stores_it(stored_smoke):
-    params = get_chapter("masking_schedules").parameters("smoke")
-    assert stored_smoke["provenance"]["parameters"] == params
-    data = stored_smoke["data"]
-    runs = pd.DataFrame(data["runs"])
-    assert set(runs["arm"]) == set(params["arms"]) and len(runs) == params["seeds"] * len(params["arms"])
-    assert (runs["target_share"] - runs["scheduled_rate"]).abs().max() <= params["rate_tolerance"]
-    curves = pd.DataFrame(data["curves"])
-    assert curves["step"].max() == params["steps"]
+    profile = profile_with(get_chapter("masking_schedules").profile("smoke"), steps=12,
+                           eval_every=4)
+    return profile, run(profile)
 
 
-def test_headline_numbers_read_live_and_stored_results_alike(stored_smoke):
-    from effnotes.masking.experiment import headline_numbers
+def test_experiment_runs_a_profile(smoke_run):
+    profile, result = smoke_run
+    runs = result["runs"]
+    assert set(runs["arm"]) == set(profile.arms)
+    assert len(runs) == profile.seeds * len(profile.arms)
+    assert sorted(runs["seed"].unique()) == list(range(profile.seeds))
+    assert (runs["target_share"] - runs["scheduled_rate"]).abs().max() <= profile.rate_tolerance
+    assert result["curves"]["step"].max() == profile.steps
+    assert result["corpus"]["eval_mask_mismatches"] == 0
+    assert set(result["speedups"]["arm"]) == set(profile.arms) - {"constant-0.15"}
 
-    numbers = headline_numbers(stored_smoke["data"], n_boot=200)
-    assert np.isfinite(numbers["unigram loss (nats)"])
-    assert "constant-0.15: probe accuracy" in numbers.index
+
+def test_a_second_seed_set_runs_disjoint_seeds():
+    from effnotes.contract import profile_with
+    from effnotes.experiment_runner import seed_set_profile
+    from effnotes.masking.experiment import seed_list
+
+    smoke = get_chapter("masking_schedules").profile("smoke")
+    second = seed_set_profile(smoke, 2)
+    assert seed_list(smoke) == [0, 1] and seed_list(second) == [2, 3]
+    assert seed_list(profile_with(smoke, first_seed=5, seeds=3)) == [5, 6, 7]
+
+
+def test_headline_reads_live_and_stored_results_alike(smoke_run, tmp_path, monkeypatch):
+    from effnotes.chapters import profile_parameters
+    from effnotes.contract import stored_result
+    from effnotes.masking.claims import claims, headline
+    from effnotes.results import save_result
+
+    profile, result = smoke_run
+    monkeypatch.setenv("EFFNOTES_RESULTS", str(tmp_path))
+    save_result("masking_schedules", "smoke", dict(result.data), profile="smoke",
+                parameters=profile_parameters(profile), wall_time_s=1.0)
+    stored = stored_result("masking_schedules", "smoke")
+    live_numbers, stored_numbers = headline(result), headline(stored)
+    assert np.isfinite(live_numbers["unigram loss (nats)"])
+    assert "constant-0.15: probe accuracy" in live_numbers.index
+    pd.testing.assert_series_equal(live_numbers, stored_numbers)
+    live_claims, stored_claims = claims(result, profile), claims(stored, profile)
+    pd.testing.assert_frame_equal(live_claims, stored_claims)
 
 
 def _synthetic_result(probe_gain_30: float, loss_gain_30: float) -> dict:
@@ -389,18 +416,19 @@ def test_experiment_runs_from_a_corpus_file_without_tokenizers(small_corpus, tmp
     """The GPU machine has no ``tokenizers``: a prepared corpus file must be all it needs."""
     import sys
 
-    from effnotes.masking.experiment import run_profile
+    from effnotes.contract import profile_with
+    from effnotes.masking.experiment import run
 
     path = save_corpus(small_corpus, tmp_path / "corpus.npz")
     monkeypatch.setitem(sys.modules, "tokenizers", None)  # any import of it now fails
     monkeypatch.setenv(CORPUS_ENV, str(path))
     with pytest.raises(ImportError, match=CORPUS_ENV):
         prepare_corpus(TextCorpus((Document("a", "some text here"),)), vocab_size=50)
-    params = get_chapter("masking_schedules").parameters("smoke")
-    params.update(vocab_size=small_corpus.vocab_size, n_classes=3, n_eval=8, seq_len=16,
-                  steps=6, eval_every=3, seeds=2, batch_size=8)
-    result = run_profile(params)
-    assert len(result["runs"]) == 2 * len(params["arms"])
+    profile = profile_with(get_chapter("masking_schedules").profile("smoke"),
+                           vocab_size=small_corpus.vocab_size, n_classes=3, n_eval=8,
+                           seq_len=16, steps=6, eval_every=3, seeds=2, batch_size=8)
+    result = run(profile)
+    assert len(result["runs"]) == 2 * len(profile.arms)
     assert result["corpus"]["n_documents"] == len(small_corpus)
 
 

@@ -9,7 +9,11 @@
 - :mod:`effnotes.masking.pretrain` MLM training that records held-out loss at a fixed rate;
 - :mod:`effnotes.masking.probe` the downstream linear probe;
 - :mod:`effnotes.masking.analysis` the speedup with a paired bootstrap, and per-arm intervals;
-- :mod:`effnotes.masking.experiment` the whole experiment for one profile, without Jupyter.
+- :mod:`effnotes.masking.profiles` the chapter's smoke, ci and gpu profiles;
+- :mod:`effnotes.masking.experiment` the experiment's stages (prepare, pretraining, analysis)
+  and ``run(profile)``;
+- :mod:`effnotes.masking.claims` the claims judged on a live or stored run, and its headline;
+- :mod:`effnotes.masking.plots` the chapter's figures.
 
 Nothing here imports ``tokenizers`` until a tokeniser is trained.
 """

@@ -1,29 +1,31 @@
-"""The chapter's whole experiment as one call, for running a profile without Jupyter.
+"""The chapter's experiment as named stages, for the notebook to call one at a time and for
+``effnotes experiment masking_schedules --profile gpu --store`` to run whole.
 
-``python -m effnotes.masking.experiment --profile gpu --store`` pretrains every arm (a
-masking schedule) with every seed, probes each model on the downstream task, and stores
-the outcome as ``results/masking_schedules/<profile>.json`` with provenance. It needs
-torch, numpy, pandas and scikit-learn; on a machine without ``tokenizers`` set
-``$EFFNOTES_MASKING_CORPUS`` to a corpus file made by ``python -m effnotes.masking.corpus``.
+The stages: :func:`prepare` (corpus, chunks, frozen evaluation masks, the probe's task),
+:func:`pretraining` (every arm with every seed, each model probed) and :func:`analysis`
+(speedups, loss and probe summaries as tables). It needs torch, numpy, pandas and
+scikit-learn; on a machine without ``tokenizers`` set ``$EFFNOTES_MASKING_CORPUS`` to a
+corpus file made by ``python -m effnotes.masking.corpus``. ``python -m
+effnotes.masking.experiment`` is an alias of ``effnotes experiment masking_schedules``.
 """
 
 from __future__ import annotations
 
 import contextlib
 
-import numpy as np
 import pandas as pd
 import torch
 
+from effnotes.contract import Experiment, Result
+from effnotes.experiment_runner import experiment_main
 from effnotes.masking.analysis import arm_summary, mean_interval, schedule_speedup, verdict
-from effnotes.masking.collator import IGNORE, frozen_eval_masks
+from effnotes.masking.collator import IGNORE, corruption_shares, frozen_eval_masks
 from effnotes.masking.corpus import TokenizedCorpus, corpus_for
 from effnotes.masking.data import area_task, label_task, pack_chunks, split_documents
 from effnotes.masking.model import EncoderConfig, MaskedLanguageModel
 from effnotes.masking.pretrain import PretrainConfig, pretrain
 from effnotes.masking.probe import majority_accuracy, probe_accuracy
 from effnotes.masking.schedules import parse_schedule
-from effnotes.profile_runner import profile_main
 from effnotes.results import as_frame
 from effnotes.runtime import choose_device, describe_hardware, torch_threads
 
@@ -31,20 +33,31 @@ CHAPTER = "masking_schedules"
 BASELINE, DECREASING, INCREASING = "constant-0.15", "linear-0.30-0.15", "linear-0.15-0.30"
 #: The arm with more targets throughout: the control for "more targets, any order".
 MORE_TARGETS = "constant-0.30"
-#: Seed of the frozen evaluation masks, shared by every arm and every seed.
+#: Seed and rate of the frozen evaluation masks, shared by every arm and every seed.
 EVAL_MASK_SEED = 12345
+EVAL_RATE = 0.15
 
 
-def model_config(params: dict, vocab_size: int) -> EncoderConfig:
-    return EncoderConfig(vocab_size=vocab_size, max_len=params["seq_len"],
-                         d_model=params["d_model"], n_layers=params["n_layers"],
-                         n_heads=params["n_heads"], d_ff=params["d_ff"],
-                         dropout=params["dropout"])
+def _get(params, name: str, default=None):
+    """A parameter of a profile dataclass or of a plain parameters dict."""
+    if isinstance(params, dict):
+        return params.get(name, default)
+    return getattr(params, name, default)
 
 
-def pretrain_config(params: dict) -> PretrainConfig:
-    return PretrainConfig(steps=params["steps"], batch_size=params["batch_size"], lr=params["lr"],
-                          eval_every=params["eval_every"])
+def model_config(params, vocab_size: int) -> EncoderConfig:
+    """The encoder of a profile (a ``Profile`` or its parameters dict) for a vocabulary of
+    ``vocab_size`` tokens."""
+    return EncoderConfig(vocab_size=vocab_size, max_len=_get(params, "seq_len"),
+                         d_model=_get(params, "d_model"), n_layers=_get(params, "n_layers"),
+                         n_heads=_get(params, "n_heads"), d_ff=_get(params, "d_ff"),
+                         dropout=_get(params, "dropout"))
+
+
+def pretrain_config(params) -> PretrainConfig:
+    """The optimisation of a profile (a ``Profile`` or its parameters dict)."""
+    return PretrainConfig(steps=_get(params, "steps"), batch_size=_get(params, "batch_size"),
+                          lr=_get(params, "lr"), eval_every=_get(params, "eval_every"))
 
 
 def unigram_loss(chunks: torch.Tensor, labels: torch.Tensor, vocab_size: int) -> float:
@@ -56,7 +69,7 @@ def unigram_loss(chunks: torch.Tensor, labels: torch.Tensor, vocab_size: int) ->
     return float(-log_p[targets].mean())
 
 
-def user_corpus(params: dict) -> tuple[TokenizedCorpus | None, tuple[str, ...] | None, str]:
+def user_corpus(params) -> tuple[TokenizedCorpus | None, tuple[str, ...] | None, str]:
     """The reader's corpus named by the ``data`` parameter (``None`` for the bundled prose),
     tokenised with the chapter's tokeniser, its labels if a labels file goes with it, and why
     the probe is skipped if none does (empty when it runs)."""
@@ -64,7 +77,7 @@ def user_corpus(params: dict) -> tuple[TokenizedCorpus | None, tuple[str, ...] |
     from effnotes.data.text import find_labels, load_text_data, read_labels
     from effnotes.masking.corpus import prepare_corpus
 
-    path = resolve_data(CHAPTER, params.get("data_path"))
+    path = resolve_data(CHAPTER, _get(params, "data_path"))
     if path is None:
         return None, None, ""
     text = load_text_data(path)
@@ -72,49 +85,178 @@ def user_corpus(params: dict) -> tuple[TokenizedCorpus | None, tuple[str, ...] |
     labels = read_labels(labels_file, text) if labels_file else None
     skipped = "" if labels else (f"the downstream probe is skipped: no labels file goes with "
                                  f"{path} (labels.csv or labels.jsonl, columns document,label)")
-    return prepare_corpus(text, vocab_size=params["vocab_size"]), labels, skipped
+    return prepare_corpus(text, vocab_size=_get(params, "vocab_size")), labels, skipped
 
 
-def prepare_data(params: dict, corpus: TokenizedCorpus | None = None) -> dict:
-    """Corpus, chunks, frozen evaluation masks and the probe's task for a profile (for a
-    reader's unlabelled corpus, no task: ``task_train`` is None and ``probe_skipped`` says why)."""
+
+
+def prepare_data(params, corpus: TokenizedCorpus | None = None) -> dict:
+    """Corpus, chunks, frozen evaluation masks and the probe's task for a profile (a
+    ``Profile`` or its parameters dict; for a reader's unlabelled corpus, no task:
+    ``task_train`` is None and ``probe_skipped`` says why)."""
     labels, skipped = None, ""
-    if corpus is None and params.get("data_path") is not None:
+    data_path, seq_len, n_eval = (_get(params, k) for k in ("data_path", "seq_len", "n_eval"))
+    if corpus is None and data_path is not None:
         corpus, labels, skipped = user_corpus(params)
-    corpus = corpus or corpus_for(params["vocab_size"])
+    corpus = corpus or corpus_for(_get(params, "vocab_size"))
     split = split_documents(corpus, heldout_fraction=0.1, seed=0)
-    chunks = pack_chunks(corpus, split.train, params["seq_len"])
-    heldout = pack_chunks(corpus, split.heldout, params["seq_len"])
-    if heldout.shape[0] < params["n_eval"]:
-        raise ValueError(f"only {heldout.shape[0]} held-out chunks, fewer than n_eval={params['n_eval']}")
-    masks = frozen_eval_masks(heldout[: params["n_eval"]], corpus.special, rate=0.15,
+    chunks = pack_chunks(corpus, split.train, seq_len)
+    heldout = pack_chunks(corpus, split.heldout, seq_len)
+    if heldout.shape[0] < n_eval:
+        raise ValueError(f"only {heldout.shape[0]} held-out chunks, fewer than n_eval={n_eval}")
+    masks = frozen_eval_masks(heldout[:n_eval], corpus.special, rate=EVAL_RATE,
                               seed=EVAL_MASK_SEED)
-    if params.get("data_path") is None:
-        task_train, task_test = area_task(corpus, split, n_classes=params["n_classes"],
-                                          seq_len=params["seq_len"])
+    if data_path is None:
+        task_train, task_test = area_task(corpus, split, n_classes=_get(params, "n_classes"),
+                                          seq_len=seq_len)
     elif labels is not None:
-        task_train, task_test = label_task(corpus, split, labels, seq_len=params["seq_len"])
+        task_train, task_test = label_task(corpus, split, labels, seq_len=seq_len)
     else:
         task_train = task_test = None
     extra = {"probe_skipped": skipped} if skipped else {}
     return {"corpus": corpus, "chunks": chunks, "heldout": heldout, "masks": masks,
-            "task_train": task_train,
-            "task_test": task_test, **extra}
+            "task_train": task_train, "task_test": task_test, **extra}
 
 
-def run_profile(params: dict, *, progress: bool = False, data: dict | None = None) -> dict:
-    """Pretrain every arm with every seed and probe each model, with ``params`` (a profile's
-    parameters from the registry); return plain data ready to store."""
-    device = choose_device(params["device"])
-    data = data or prepare_data(params)
+def _tokens(corpus: TokenizedCorpus, ids: torch.Tensor) -> list[str]:
+    """``ids`` as tokens; as ``#id`` where the tokeniser cannot be loaded (a machine without
+    ``tokenizers``, or a corpus file that stores no tokeniser)."""
+    try:
+        return corpus.decode_tokens(ids)
+    except (ImportError, ValueError):
+        return [f"#{int(i)}" for i in ids]
+
+
+def example_sequence(corpus: TokenizedCorpus, original: torch.Tensor, masks,
+                     row: int = 0, positions: int = 16) -> pd.DataFrame:
+    """One held-out sequence as the model sees it under the frozen masks: a table of three
+    rows (original, model input, target: empty where a position is not a target) and one
+    column per position, the first ``positions`` of row ``row``."""
+    labels = masks.labels[row][:positions]
+    targets = _tokens(corpus, labels.clamp(min=0))
+    table = pd.DataFrame({
+        "original": _tokens(corpus, original[row][:positions]),
+        "model input": _tokens(corpus, masks.inputs[row][:positions]),
+        "target": [t if int(label) != IGNORE else "" for t, label in zip(targets, labels)],
+    })
+    return table.T.rename(columns=str)
+
+
+def mask_mismatches(heldout: torch.Tensor, masks, special) -> int:
+    """Positions (of the inputs and of the labels, counted together) where the frozen
+    evaluation masks rebuilt from their seed differ from ``masks``: 0 when they are
+    reproducible. ``heldout``: the ``(n, seq_len)`` ids the masks were made from."""
+    rebuilt = frozen_eval_masks(heldout[: masks.inputs.shape[0]], special, rate=masks.rate,
+                                seed=masks.seed)
+    return int((rebuilt.inputs != masks.inputs).sum() + (rebuilt.labels != masks.labels).sum())
+
+
+def seed_list(profile) -> list[int]:
+    """The seeds a profile runs: ``first_seed .. first_seed + seeds - 1``."""
+    return list(range(profile.first_seed, profile.first_seed + profile.seeds))
+
+
+def _rates_word(spec: str) -> str:
+    """A schedule's rates as the prose names it: ``"30→15"`` for linear 0.30 to 0.15,
+    ``"15%"`` for constant 0.15."""
+    s = parse_schedule(spec)
+    if s.kind == "constant":
+        return f"{100 * s.start:g}%"
+    return f"{100 * s.start:g}→{100 * s.end:g}"
+
+
+def schedule_facts(profile) -> dict:
+    """What the page says about the arms before any training: the words for the four
+    schedules it discusses (``dec`` 30→15, ``inc`` 15→30, ``base`` and ``more``, the rates of
+    constant 15% and 30%), the number of arms and their labels, the mean rate of 30→15 over
+    the run in percent and its targets relative to constant 15%, and the widget's run:
+    ``steps``, ``batch`` sequences of ``ordinary_tokens`` tokens after ``[CLS]``."""
+    mean = {spec: parse_schedule(spec).mean_rate(profile.steps) for spec in profile.arms}
+    return {"dec": _rates_word(DECREASING), "inc": _rates_word(INCREASING),
+            "base": _rates_word(BASELINE), "more": _rates_word(MORE_TARGETS),
+            "eval_rate": f"{100 * EVAL_RATE:g}%",
+            "n_arms": len(profile.arms),
+            "list": ", ".join(parse_schedule(a).label for a in profile.arms),
+            "mean_rate_decreasing": 100 * mean[DECREASING],
+            "target_ratio": mean[DECREASING] / mean[BASELINE],
+            "steps": profile.steps, "batch": profile.batch_size,
+            "ordinary_tokens": profile.seq_len - 1}
+
+
+def setup_facts(prepared, profile) -> dict:
+    """What the page says about the data and model of a run: the :func:`prepare` stage's
+    ``prepared`` outputs and the ``profile``'s sizes (shares in percent)."""
+    corpus = prepared["corpus"]
+    return {"n_documents": corpus["n_documents"], "n_tokens": corpus["n_tokens"],
+            "vocab_size": corpus["vocab_size"], "seq_len": profile.seq_len,
+            "n_layers": profile.n_layers, "d_model": profile.d_model,
+            "n_params": f"{prepared['n_params']:,}", "n_steps": profile.steps,
+            "batch": profile.batch_size, "eval_every": profile.eval_every,
+            "n_chunks": corpus["n_chunks"], "n_eval_chunks": corpus["n_eval_chunks"],
+            "eval_targets": corpus["eval_targets"],
+            "eval_target_share": 100 * corpus["eval_target_share"],
+            "share_mask": 100 * corpus["eval_mask_share"],
+            "share_random": 100 * corpus["eval_random_share"],
+            "share_kept": 100 * corpus["eval_kept_share"],
+            "n_boot": profile.n_boot, "min_speedup": profile.min_speedup,
+            "n_classes": profile.n_classes, "rate_tolerance": profile.rate_tolerance,
+            "n_probe_train": corpus["n_probe_train"], "n_probe_test": corpus["n_probe_test"],
+            "unigram_loss": prepared["unigram_loss"]}
+
+
+# --- the stages ----------------------------------------------------------------------------
+
+def prepare(profile, state, *, progress: bool = False) -> dict:
+    """Stage 1: the corpus, chunks, frozen evaluation masks and probe task (``_data``, in
+    memory), and what the page says about them: ``corpus`` (sizes; the masks' checksum,
+    whether they rebuild from their seed, and BERT's corruption shares as fractions of the
+    targets), ``example`` (one masked held-out sequence), ``n_params``, ``unigram_loss``
+    (nats), ``majority_accuracy`` (a fraction) and ``hardware``."""
+    device = choose_device(profile.device)
+    data = prepare_data(profile)
+    corpus, chunks, masks, heldout = data["corpus"], data["chunks"], data["masks"], data["heldout"]
+    probing = data["task_train"] is not None
+    evaluated = heldout[: masks.inputs.shape[0]]
+    shares = corruption_shares(masks, evaluated, corpus.special)
+    model = MaskedLanguageModel(model_config(profile, corpus.vocab_size))
+    summary = {
+        "n_documents": len(corpus), "n_tokens": corpus.n_tokens,
+        "vocab_size": corpus.vocab_size, "n_chunks": int(chunks.shape[0]),
+        "n_eval_chunks": int(masks.inputs.shape[0]), "eval_targets": masks.n_targets,
+        "eval_ordinary_tokens": int((~corpus.special.never_masked(evaluated)).sum()),
+        "eval_checksum": masks.checksum(),
+        "eval_mask_mismatches": mask_mismatches(heldout, masks, corpus.special),
+        **{f"eval_{k}": v for k, v in shares.items()},
+        "classes": list(data["task_train"].classes) if probing else [],
+        "n_probe_train": int(len(data["task_train"].labels)) if probing else 0,
+        "n_probe_test": int(len(data["task_test"].labels)) if probing else 0}
+    return {
+        "_data": data, "_device": device,
+        "hardware": describe_hardware(device).as_dict(),
+        "corpus": summary,
+        "example": example_sequence(corpus, heldout, masks),
+        "n_params": int(sum(p.numel() for p in model.parameters())),
+        "unigram_loss": unigram_loss(chunks, masks.labels, corpus.vocab_size),
+        "majority_accuracy": (majority_accuracy(data["task_train"], data["task_test"])
+                              if probing else float("nan")),
+        **({"probe_skipped": data["probe_skipped"]} if "probe_skipped" in data else {}),
+    }
+
+
+def pretraining(profile, state, *, progress: bool = False) -> dict:
+    """Stage 2: pretrain every arm with every seed and probe each model (and an untrained
+    encoder per seed). ``runs``: one row per (arm, seed) with final_loss (nats),
+    scheduled_rate and target_share (fractions of the ordinary tokens), targets,
+    train_time_s (seconds) and probe_accuracy (a fraction; NaN without a task);
+    ``curves``: arm, seed, step, heldout_loss (nats); ``untrained``: seed, probe_accuracy."""
+    data, device = state["_data"], state["_device"]
     corpus, chunks, masks = data["corpus"], data["chunks"], data["masks"]
-    schedules = [parse_schedule(spec) for spec in params["arms"]]
+    schedules = [parse_schedule(spec) for spec in profile.arms]
     names = [s.name for s in schedules]
     for required in (BASELINE, DECREASING, INCREASING):
         if required not in names:
             raise ValueError(f"the arms must include {required!r}; got {names}")
-    mconfig, pconfig = model_config(params, corpus.vocab_size), pretrain_config(params)
-    threads = params["torch_threads"]
+    mconfig, pconfig = model_config(profile, corpus.vocab_size), pretrain_config(profile)
     probing = data["task_train"] is not None
 
     def probe(model, seed: int) -> float:
@@ -123,9 +265,9 @@ def run_profile(params: dict, *, progress: bool = False, data: dict | None = Non
         return probe_accuracy(model, data["task_train"], data["task_test"], seed=seed)
 
     curves, runs, untrained = [], [], []
+    threads = profile.torch_threads
     with torch_threads(threads) if threads else contextlib.nullcontext():
-        hardware = describe_hardware(device).as_dict()
-        for seed in range(params["seeds"]):
+        for seed in seed_list(profile):
             torch.manual_seed(seed)
             fresh = MaskedLanguageModel(mconfig).to(device)
             untrained.append({"seed": seed, "probe_accuracy": probe(fresh, seed)})
@@ -145,28 +287,57 @@ def run_profile(params: dict, *, progress: bool = False, data: dict | None = Non
                     "probe_accuracy": probe(result.model, seed),
                 })
     return {
-        "hardware": hardware,
-        "corpus": {"n_documents": len(corpus), "n_tokens": corpus.n_tokens,
-                   "vocab_size": corpus.vocab_size, "n_chunks": int(chunks.shape[0]),
-                   "n_eval_chunks": int(masks.inputs.shape[0]), "eval_targets": masks.n_targets,
-                   "eval_checksum": masks.checksum(),
-                   "classes": list(data["task_train"].classes) if probing else [],
-                   "n_probe_train": int(len(data["task_train"].labels)) if probing else 0,
-                   "n_probe_test": int(len(data["task_test"].labels)) if probing else 0},
-        "unigram_loss": unigram_loss(chunks, masks.labels, corpus.vocab_size),
-        "majority_accuracy": (majority_accuracy(data["task_train"], data["task_test"])
-                              if probing else float("nan")),
-        **({"probe_skipped": data["probe_skipped"]} if "probe_skipped" in data else {}),
         "curves": pd.concat(curves, ignore_index=True)[["arm", "seed", "step", "heldout_loss"]],
         "runs": pd.DataFrame(runs),
         "untrained": pd.DataFrame(untrained),
     }
 
 
-def analyse(result: dict, *, n_boot: int = 2000, min_speedup: float = 1.1) -> dict:
+def analysis(profile, state, *, progress: bool = False) -> dict:
+    """Stage 3: :func:`analyse`'s speedups, summaries and intervals as the storable tables of
+    :func:`tables_of`, so the page and the claims read them back without a new bootstrap."""
+    return tables_of(analyse(state, n_boot=profile.n_boot, min_speedup=profile.min_speedup))
+
+
+EXPERIMENT = Experiment(CHAPTER, [prepare, pretraining, analysis])
+
+
+def run(profile, *, progress: bool = False) -> Result:
+    """Every stage of the chapter's experiment at ``profile``: the :class:`Result`."""
+    return EXPERIMENT.run(profile, progress=progress)
+
+
+# --- analysis --------------------------------------------------------------------------------
+
+#: The (mean, low, high) intervals of :func:`analyse` kept in the ``intervals`` table.
+INTERVALS = ("direction", "untrained_probe", "constant30_minus_decreasing",
+             "probe_decreasing_minus_constant30")
+
+
+def tables_of(found: dict) -> dict:
+    """:func:`analyse`'s output as storable tables: ``speedups`` (arm, label, speedup, low,
+    high, fraction_defined, target loss in nats, n_boot), ``losses`` and ``probes`` (arm,
+    mean, low, high, diff, diff_low, diff_high) and ``intervals`` (name, mean, low, high;
+    NaN where the arm an interval needs was not run)."""
+    speedups = pd.DataFrame([{"arm": arm, "label": parse_schedule(arm).label,
+                              "speedup": s.speedup, "low": s.low, "high": s.high,
+                              "fraction_defined": s.fraction_defined, "target": s.target,
+                              "n_boot": s.n_boot}
+                             for arm, s in found["speedups"].items()])
+    nan3 = (float("nan"),) * 3
+    intervals = pd.DataFrame([dict(zip(("name", "mean", "low", "high"),
+                                       (name, *(found[name] or nan3))))
+                              for name in INTERVALS])
+    return {"speedups": speedups,
+            "losses": found["losses"].rename_axis("arm").reset_index(),
+            "probes": found["probes"].rename_axis("arm").reset_index(),
+            "intervals": intervals}
+
+
+def analyse(result, *, n_boot: int = 2000, min_speedup: float = 1.1) -> dict:
     """Speedups, loss and probe summaries, the verdict, and the facts the chapter states
-    about a :func:`run_profile` result, live (frames) or read back from JSON (lists of
-    records). Keys:
+    about a run: a :class:`~effnotes.contract.Result` (live, with frames, or stored, with
+    lists of records), its data, or the stages' state. Keys:
 
     - ``speedups``: arm -> :class:`~effnotes.tradeoff.SpeedupEstimate` over constant 15%;
     - ``losses``, ``probes``: :func:`arm_summary` frames of final held-out loss and probe
@@ -224,36 +395,12 @@ def analyse(result: dict, *, n_boot: int = 2000, min_speedup: float = 1.1) -> di
     }
 
 
-def headline_numbers(result: dict, n_boot: int = 2000, *,
-                     analysis: dict | None = None) -> pd.Series:
-    """The chapter's headline figures, so two runs (CPU live, GPU stored) sit side by side.
-    Pass the result's :func:`analyse` output as ``analysis`` to reuse its bootstrap."""
-    analysis = analysis if analysis is not None else analyse(result, n_boot=n_boot)
-    s = analysis["speedups"][DECREASING]
-    numbers = {"speedup 30→15 over constant 15% (x)": s.speedup,
-               "speedup, 95% CI low": s.low, "speedup, 95% CI high": s.high,
-               "final loss 30→15 − 15→30 (nats)": analysis["direction"][0],
-               "unigram loss (nats)": result["unigram_loss"],
-               "probe accuracy, untrained encoder": analysis["untrained_probe"][0],
-               "probe accuracy, majority class": result["majority_accuracy"]}
-    for arm, row in analysis["losses"].iterrows():
-        numbers[f"{arm}: final held-out loss"] = row["mean"]
-    for arm, row in analysis["probes"].iterrows():
-        numbers[f"{arm}: probe accuracy"] = row["mean"]
-        numbers[f"{arm}: probe accuracy CI low"] = row["low"]
-        numbers[f"{arm}: probe accuracy CI high"] = row["high"]
-    return pd.Series(numbers, dtype=float)
-
-
-def _report(data: dict, params: dict) -> None:
-    if data.get("probe_skipped"):
-        print(data["probe_skipped"])
-    with pd.option_context("display.width", 120):
-        print(headline_numbers(data, n_boot=params["n_boot"]).round(4).to_string())
 
 
 def main(argv: list[str] | None = None) -> int:
-    return profile_main(CHAPTER, run_profile, _report, argv, description=__doc__)
+    """``python -m effnotes.masking.experiment``: an alias of ``effnotes experiment
+    masking_schedules``."""
+    return experiment_main(CHAPTER, argv)
 
 
 if __name__ == "__main__":
