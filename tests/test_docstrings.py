@@ -65,7 +65,6 @@ effnotes.mil.models.AttentionMIL.fit
 effnotes.mil.models.InstanceMIL.fit
 effnotes.mil.pooling.max_pool
 effnotes.mil.pooling.mean_pool
-effnotes.pruning.experiment.main
 effnotes.pruning.metrics.SizeReport.as_dict
 effnotes.results.StoredResult.describe
 effnotes.results.has_result

@@ -291,8 +291,12 @@ def test_experiment_stores_the_smoke_profile(tmp_path, monkeypatch):
     from effnotes.pruning import experiment
 
     monkeypatch.setenv("EFFNOTES_RESULTS", str(tmp_path))
-    assert experiment.main(["--profile", "smoke", "--store"]) == 0
+    assert experiment.main(["--profile", "smoke", "--store", "--quiet",
+                            "--dirty-reason", "a test of --store"]) == 0
     record = json.loads((tmp_path / "pruning" / "smoke.json").read_text())
     assert record["provenance"]["profile"] == "smoke"
-    assert set(record["data"]) == {"hardware", "grid", "checkpoints", "sensitivity", "timing"}
+    assert set(record["data"]) == {"hardware", "grid", "checkpoints", "sensitivity", "timing",
+                                   "literature", "gale", "n_params", "flip"}
     assert set(record["data"]["checkpoints"]) == {"adam-1e-3", "adam-1e-4"}
+    assert {c["name"] for c in record["provenance"]["claims"]} >= {"masks_held",
+                                                                  "compression_reached"}

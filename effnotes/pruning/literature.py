@@ -50,6 +50,10 @@ import pandas as pd
 #: How the tables write a dataset or model nobody could identify; read as missing.
 UNKNOWN = "???"
 
+#: The number of distinct (dataset, architecture) pairs the paper counts in its
+#: meta-analysis (Blalock et al. 2020); the shipped tables may give another count.
+PAPER_PAIR_COUNT = 195
+
 PAPERS_FILE = "Papers-Grid view.csv"
 RESULTS_FILE = "Results-Grid view.csv"
 GALE_DIR = "state-of-sparsity-resnet50"
