@@ -172,7 +172,7 @@ def test_split_sized_models_are_the_default_models_on_the_digits():
 
 
 def test_profile_runner_labels_a_run_on_the_readers_data(tmp_path):
-    from effnotes.profile_runner import stored_name
+    from effnotes.experiment_runner import stored_name
     from effnotes.pruning.experiment import main
 
     assert stored_name("gpu", "/data/cifar-10-batches-bin/") == "gpu-cifar-10-batches-bin"

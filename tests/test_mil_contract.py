@@ -60,7 +60,10 @@ def test_stored_gpu_run_shows_its_pooling_margin_failing():
     row = table.loc["top20_over_mean"]
     assert row["enforced"] and not row["holds"]
     assert row["value"] == pytest.approx(0.032, abs=0.0005) and row["threshold"] == 0.05
-    # claims it predates fail as not measured, never raise
-    assert table.loc["pooling_limits", "verdict"] == "fails: the run did not measure it"
+    # today's claims give the verdicts recorded when it was stored (the Cox interval aside:
+    # the GPU machine had no lifelines, so it was recorded as not measured)
+    for recorded in stored.provenance.get("claims", []):
+        if recorded["name"] != "cox_interval":
+            assert bool(table.loc[recorded["name"], "holds"]) == recorded["holds"]
     assert table.loc[["mil_auc_every_seed", "auc_is_rank_statistic", "runs_complete",
                       "cox_interval"], "holds"].all()
