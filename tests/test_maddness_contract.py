@@ -80,12 +80,13 @@ def test_every_correctness_claim_is_enforced_at_smoke():
     speed = table[table["name"].str.contains("_speedup_")]
     targets = speed[~speed["name"].str.startswith("goal_")]
     assert len(targets) == 2 * len(SMOKE.speed_targets) and not speed["enforced"].any()
-    for name in ("ci", "gpu"):
+    for name in ("ci", "gpu"):  # asserted only on a machine of its own (gpu)
         profile = get_chapter("maddness").profile(name)
         judged = mclaims.claims(Result("maddness", name, {}, {}), profile)
         speed = judged[judged["name"].str.contains("_speedup_")]
         goals = speed["name"].str.startswith("goal_")
-        assert speed[~goals]["enforced"].all() and not speed[goals]["enforced"].any()
+        assert speed[~goals]["enforced"].all() == (name == "gpu")
+        assert not speed[goals]["enforced"].any()
 
 
 def test_the_stored_gpu_run_is_judged():

@@ -52,7 +52,9 @@ def test_every_correctness_claim_is_enforced_at_every_profile():
     smoke = claims(empty, SMOKE).set_index("name")
     assert smoke.loc["speedup_in_epochs", "enforced"]  # not a timing claim: enforced anyway
     assert not smoke.loc["speedup_in_wall_time", "enforced"]
-    assert claims(empty, CI).set_index("name").loc["speedup_in_wall_time", "enforced"]
+    # timing claims are asserted only where the machine is the run's own (gpu)
+    assert not claims(empty, CI).set_index("name").loc["speedup_in_wall_time", "enforced"]
+    assert claims(empty, GPU).set_index("name").loc["speedup_in_wall_time", "enforced"]
 
 
 def _measured(table):

@@ -49,8 +49,8 @@ class Profile:
     bias_tolerance: float
     #: a local UCR/UEA archive folder (None: the sets bundled with aeon)
     data_path: str | None
-    #: whether the speed targets are asserted (a smoke run times toy shapes: shown, not
-    #: asserted)
+    #: whether the speed targets are asserted: at gpu (a machine of its own); at ci (the
+    #: shared 2-core machine that builds the book) and smoke they are shown, not asserted
     enforce_speed: bool
 
 SMOKE = Profile(
@@ -91,7 +91,7 @@ CI = Profile(
     speed_targets=(('row-major', 10, 2.0), ('row-major', 100, 4.0), ('column-major', 10, 5.0), ('column-major', 100, 8.0)),
     bias_tolerance=0.1,
     data_path=None,
-    enforce_speed=True,
+    enforce_speed=False,
 )
 GPU = Profile(
     hidden=64,

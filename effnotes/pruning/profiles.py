@@ -39,6 +39,9 @@ class Profile:
     #: whether the finding claims (kind "result") are asserted: False where the run is too
     #: small for a finding to show (smoke); correctness claims are asserted at every profile
     enforce_results: bool
+    #: whether the timing claims are asserted: only where the machine is not shared (gpu);
+    #: on the 2-core CI machine they are shown, not asserted, since its speed drifts
+    enforce_timing: bool
     #: the measured inference speedup of the folded pruned model must lie within this of 1x
     #: (a fraction): wide on the shared 2-core CPU, whose speed drifts between measurements
     speedup_tolerance: float
@@ -64,6 +67,7 @@ SMOKE = Profile(
     device='cpu',
     data_path=None,
     enforce_results=False,
+    enforce_timing=False,
     speedup_tolerance=0.5,
     random_collapses=True,
 )
@@ -81,6 +85,7 @@ CI = Profile(
     device='cpu',
     data_path=None,
     enforce_results=True,
+    enforce_timing=False,
     speedup_tolerance=0.5,
     random_collapses=True,
 )
@@ -98,6 +103,7 @@ GPU = Profile(
     device='cuda',
     data_path=None,
     enforce_results=True,
+    enforce_timing=True,
     speedup_tolerance=0.25,
     random_collapses=False,
 )

@@ -48,7 +48,8 @@ class Profile:
     #: layer, or faster by at most the inverse, for the claim that they run alike
     timing_tolerance: float
     #: whether the claims resting on wall-clock time are enforced (correctness claims and the
-    #: epoch-count speedup always are); off at smoke, whose runs last milliseconds
+    #: epoch-count speedup always are): only at gpu, alone on its machine; at ci (the shared
+    #: 2-core machine that builds the book) and smoke they are shown, not asserted
     enforce_timing: bool
     #: "cpu", "cuda" or "auto"; the GPU findings are enforced where it is "cuda"
     device: str
@@ -101,7 +102,7 @@ CI = Profile(
     timing_batch=256,
     timing_min_run_time=0.5,
     timing_tolerance=0.25,
-    enforce_timing=True,
+    enforce_timing=False,
     device='cpu',
     data_path=None,
 )
