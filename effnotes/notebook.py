@@ -64,15 +64,16 @@ def show_claims(live, *, stored_names=("gpu", "gpu-seeds2")) -> PageClaims:
     run of the chapter (``results/<chapter>/<name>.json`` for ``stored_names``) at the
     registry's profile of its name, with the same ``claims()``; display them side by side,
     then for each stored run where it came from, whether its code has changed since, and why
-    each claim it fails, fails. Returns the tables, so the page can assert the live run's
-    enforced claims with :func:`effnotes.claims.assert_claims`."""
+    each claim it fails, fails, and how the verdicts stand across the stored seed sets
+    (:func:`effnotes.stored_runs.seed_set_sentence`). Returns the tables, so the page can
+    assert the live run's enforced claims with :func:`effnotes.claims.assert_claims`."""
     from IPython.display import Markdown, display
 
     from effnotes.chapters import get_chapter
     from effnotes.claims import across_seed_sets, side_by_side
     from effnotes.contract import check_profile_object, stored_result
     from effnotes.experiment_runner import judge
-    from effnotes.stored_runs import staleness
+    from effnotes.stored_runs import seed_set_sentence, staleness
 
     chapter = get_chapter(live.chapter)
     live_profile = chapter.profile_class(**_profile_fields(live.parameters))
@@ -99,6 +100,8 @@ def show_claims(live, *, stored_names=("gpu", "gpu-seeds2")) -> PageClaims:
     if not stored:
         notes.append("*No stored run of this chapter yet: `effnotes experiment "
                      f"{chapter.name} --profile gpu --store` makes one.*")
+    else:
+        notes.append(f"**Seed sets**: {seed_set_sentence(chapter)}")
     display(Markdown("\n\n".join(notes)))
     for name in stored:
         _show_rerun(chapter, name)

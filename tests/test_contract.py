@@ -135,6 +135,34 @@ def test_store_records_claims_and_sources_and_check_compares(toy, tmp_path, monk
     assert second["data"]["values"][0] == 2 and second["provenance"]["seed_set"] == 2
 
 
+def test_seed_set_sentence_names_unsettled_and_failing_claims(toy, tmp_path, monkeypatch):
+    from effnotes.experiment_runner import run_experiment
+    from effnotes.stored_runs import seed_set_sentence, seed_set_verdict, stored_verdict
+
+    monkeypatch.setenv("EFFNOTES_RESULTS", str(tmp_path))
+    assert "No run of the `gpu` profile on a second" in seed_set_sentence("toy", root=tmp_path)
+    for seed_set in (1, 2):
+        run_experiment("toy", "gpu", store=True, seed_set=seed_set, progress=False,
+                       dirty_reason="a test")
+    sentence = seed_set_sentence("toy", root=tmp_path)
+    assert "(seeds 0–1) holds 0 of 1" in sentence and "(seeds 2–3;" in sentence
+    assert "Failing on both: `total`." in sentence
+    path = tmp_path / "toy" / "gpu-seeds2.json"
+    record = json.loads(path.read_text())
+    record["data"]["total"] = 1000.0  # the second set's total now clears the threshold
+    path.write_text(json.dumps(record))
+    sentence = seed_set_sentence("toy", root=tmp_path)
+    assert "hold on one set and fail on the other: `total`." in sentence
+    assert "None fails on both." in sentence
+    assert seed_set_verdict("toy", "total", root=tmp_path) == "not established"
+    assert stored_verdict(stored_result("toy", "gpu-seeds2", tmp_path), "total") == "holds"
+    assert stored_verdict(stored_result("toy", "gpu", tmp_path), "total") == "fails"
+    with pytest.raises(KeyError, match="no claim named 'nope'"):
+        stored_verdict(stored_result("toy", "gpu", tmp_path), "nope")
+    path.unlink()
+    assert seed_set_verdict("toy", "total", root=tmp_path) == "judged on one seed set only"
+
+
 def test_store_refuses_a_dirty_tree(toy, tmp_path, monkeypatch, capsys):
     from effnotes import sources
     from effnotes.experiment_runner import run_experiment
