@@ -5,7 +5,7 @@ The ``ci`` profile is what the rendered book runs (its values are the notebook's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -73,39 +73,25 @@ SMOKE = Profile(
     # shared CPU move by more than the claims allow
     enforce_results=False,
 )
-CI = Profile(
+CI = replace(
+    SMOKE,
     seeds=3,
     methods=('baseline', 'label_smoothing', 'mixup', 'blurpool'),
-    warmup_epochs=1,
-    first_cycle_epochs=1,
-    multiplier=2,
     n_cycles=5,
-    lr=0.1,
     channels=16,
-    eval_every_steps=4,
     window=3,
-    torch_threads=1,
     min_saving=1.8,
     saving_tolerance=0.1,
-    device='cpu',
-    data_path=None,
+    enforce_results=True,
 )
-GPU = Profile(
+GPU = replace(
+    CI,
     seeds=4,
     methods=('baseline', 'label_smoothing', 'mixup', 'blurpool', 'channels_last', 'combined'),
     warmup_epochs=3,
     first_cycle_epochs=3,
-    multiplier=2,
-    n_cycles=5,
-    lr=0.1,
-    channels=16,
-    eval_every_steps=4,
-    window=3,
     torch_threads=4,
-    min_saving=1.8,
-    saving_tolerance=0.1,
     device='cuda',
-    data_path=None,
 )
 
 PROFILES = {"smoke": SMOKE, "ci": CI, "gpu": GPU}

@@ -6,7 +6,7 @@ The ``ci`` profile is what the rendered book runs (its values are the notebook's
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -73,44 +73,31 @@ SMOKE = Profile(
     data_path=None,
     enforce_speed=False,
 )
-CI = Profile(
-    hidden=64,
+CI = replace(
+    SMOKE,
     budgets=(1, 2, 4, 8, 16, 32, 64),
     lambdas=(0.0, 0.1, 1.0, 10.0, 100.0),
     time_rows=10000,
     time_repeats=10,
     ucr_sets=('OSULeaf', 'ItalyPowerDemand', 'GunPoint', 'ArrowHead', 'ACSF1'),
-    ucr_codebooks=16,
     tradeoff_shape=(5000, 256, 10),
     train_rows=4000,
     bench_shapes=((10000, 512, 10), (10000, 512, 100)),
     bench_repeats=30,
     bench_codebooks=16,
-    threads=2,
     min_relative_accuracy=0.985,
-    speed_targets=(('row-major', 10, 2.0), ('row-major', 100, 4.0), ('column-major', 10, 5.0), ('column-major', 100, 8.0)),
     bias_tolerance=0.1,
-    data_path=None,
-    enforce_speed=False,
 )
-GPU = Profile(
-    hidden=64,
-    budgets=(1, 2, 4, 8, 16, 32, 64),
+GPU = replace(
+    CI,
     lambdas=(0.0, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0),
     time_rows=100000,
-    time_repeats=10,
     ucr_sets=(),
-    ucr_codebooks=16,
     tradeoff_shape=(20000, 512, 10),
     train_rows=10000,
     bench_shapes=((10000, 512, 10), (10000, 512, 100), (100000, 512, 10), (100000, 512, 100)),
     bench_repeats=50,
-    bench_codebooks=16,
     threads=16,
-    min_relative_accuracy=0.985,
-    speed_targets=(('row-major', 10, 2.0), ('row-major', 100, 4.0), ('column-major', 10, 5.0), ('column-major', 100, 8.0)),
-    bias_tolerance=0.1,
-    data_path=None,
     enforce_speed=True,
 )
 

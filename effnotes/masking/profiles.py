@@ -6,7 +6,7 @@ The ``ci`` profile is what the rendered book runs (its values are the notebook's
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -91,32 +91,27 @@ SMOKE = Profile(
     device='cpu',
     data_path=None,
 )
-CI = Profile(
+CI = replace(
+    SMOKE,
     seeds=3,
     arms=('constant-0.15', 'constant-0.30', 'linear-0.30-0.15', 'linear-0.15-0.30'),
     vocab_size=1024,
     seq_len=32,
     d_model=64,
     n_layers=2,
-    n_heads=2,
     d_ff=128,
-    dropout=0.0,
     steps=500,
     batch_size=64,
-    lr=0.005,
     eval_every=25,
     n_eval=256,
     n_classes=8,
     n_boot=2000,
-    min_speedup=1.1,
     rate_tolerance=0.005,
     enforce_results=True,
-    enforce_gpu_findings=False,
     torch_threads=2,
-    device='cpu',
-    data_path=None,
 )
-GPU = Profile(
+GPU = replace(
+    CI,
     seeds=5,
     arms=('constant-0.15', 'constant-0.30', 'linear-0.30-0.15', 'linear-0.15-0.30', 'cosine-0.30-0.15'),
     vocab_size=4096,
@@ -127,19 +122,13 @@ GPU = Profile(
     d_ff=1024,
     dropout=0.1,
     steps=700,
-    batch_size=64,
     lr=0.001,
     eval_every=40,
     n_eval=400,
-    n_classes=8,
     n_boot=5000,
-    min_speedup=1.1,
-    rate_tolerance=0.005,
-    enforce_results=True,
     enforce_gpu_findings=True,
     torch_threads=4,
     device='cuda',
-    data_path=None,
 )
 
 PROFILES = {"smoke": SMOKE, "ci": CI, "gpu": GPU}

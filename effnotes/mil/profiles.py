@@ -6,7 +6,7 @@ The ``ci`` profile is what the rendered book runs (its values are the notebook's
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -128,57 +128,33 @@ SMOKE = Profile(
     device='cpu',
     data_path=None,
 )
-CI = Profile(
+CI = replace(
+    SMOKE,
     n_patients=600,
     n_beats=200,
-    instance_beats=2,
     witness_positive=0.1,
-    witness_negative_max=0.02,
     amplitude=0.2,
-    cohort_seed=0,
     seeds=3,
-    test_fraction=0.5,
-    archs=('dense', 'cnn'),
-    poolings=('mean', 'max', 'top20'),
-    attention=True,
-    baselines=('hrv', 'mean_beat', 'morph_var'),
     epochs={'dense': 20, 'cnn': 12, 'attention': 40},
     batch_size=256,
-    lr={'dense': 0.003, 'cnn': 0.003, 'attention': 0.001},
     sensitivity={'witness': [0.03, 0.06, 0.1, 0.2], 'beats': [50, 100, 200]},
     thresholds={"min_mil_auc": 0.85, "null_band": 0.07, "max_instance_auc": 0.65,
                 "min_witness_auc": 0.8, "pooling_margin": 0.05, "min_risk_ratio": 3.0,
                 "min_cox_low": 1.0, "mv_margin": 0.05, "sensitivity_margin": 0.3},
     enforce_results=True,
-    torch_threads=1,
-    device='cpu',
-    data_path=None,
 )
-GPU = Profile(
+GPU = replace(
+    CI,
     n_patients=3000,
     n_beats=1000,
-    instance_beats=2,
-    witness_positive=0.1,
-    witness_negative_max=0.02,
-    amplitude=0.2,
-    cohort_seed=0,
     seeds=5,
-    test_fraction=0.5,
-    archs=('dense', 'cnn'),
     poolings=('mean', 'max', 'top10', 'top20'),
-    attention=True,
     baselines=('mean_beat', 'morph_var'),
     epochs={'dense': 8, 'cnn': 6, 'attention': 20},
     batch_size=1024,
-    lr={'dense': 0.003, 'cnn': 0.003, 'attention': 0.001},
     sensitivity={'witness': [0.03, 0.06, 0.1, 0.2], 'beats': [50, 200, 1000]},
-    thresholds={"min_mil_auc": 0.85, "null_band": 0.07, "max_instance_auc": 0.65,
-                "min_witness_auc": 0.8, "pooling_margin": 0.05, "min_risk_ratio": 3.0,
-                "min_cox_low": 1.0, "mv_margin": 0.05, "sensitivity_margin": 0.3},
-    enforce_results=True,
     torch_threads=4,
     device='cuda',
-    data_path=None,
 )
 
 PROFILES = {"smoke": SMOKE, "ci": CI, "gpu": GPU}

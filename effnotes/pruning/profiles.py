@@ -5,7 +5,7 @@ The ``ci`` profile is what the rendered book runs (its values are the notebook's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,8 @@ SMOKE = Profile(
     speedup_tolerance=0.5,
     random_collapses=True,
 )
-CI = Profile(
+CI = replace(
+    SMOKE,
     seeds=3,
     compressions=(1, 2, 4, 8, 16, 32),
     flip_compressions=(4, 8, 16, 32),
@@ -82,14 +83,10 @@ CI = Profile(
     timing_batch=1024,
     timing_min_run_time=0.5,
     noise_floor=0.005,
-    device='cpu',
-    data_path=None,
     enforce_results=True,
-    enforce_timing=False,
-    speedup_tolerance=0.5,
-    random_collapses=True,
 )
-GPU = Profile(
+GPU = replace(
+    CI,
     seeds=8,
     compressions=(1, 2, 4, 8, 16, 32, 64),
     flip_compressions=(4, 8, 16, 32, 64),
@@ -99,10 +96,7 @@ GPU = Profile(
     finetune_epochs=10,
     timing_batch=8192,
     timing_min_run_time=1.0,
-    noise_floor=0.005,
     device='cuda',
-    data_path=None,
-    enforce_results=True,
     enforce_timing=True,
     speedup_tolerance=0.25,
     random_collapses=False,

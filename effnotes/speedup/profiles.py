@@ -6,7 +6,7 @@ The ``ci`` profile is what the rendered book runs (its values are the notebook's
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -86,12 +86,12 @@ SMOKE = Profile(
     device='cpu',
     data_path=None,
 )
-CI = Profile(
+CI = replace(
+    SMOKE,
     seeds=5,
     budgets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32),
     target_accuracy=0.95,
     n_boot=2000,
-    pipeline_delay_ms=1.0,
     pipeline_batches=20,
     pipeline_repeats=3,
     amdahl_batches=40,
@@ -102,29 +102,22 @@ CI = Profile(
     timing_batch=256,
     timing_min_run_time=0.5,
     timing_tolerance=0.25,
-    enforce_timing=False,
-    device='cpu',
-    data_path=None,
 )
-GPU = Profile(
+GPU = replace(
+    CI,
     seeds=10,
     budgets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64),
-    target_accuracy=0.95,
     n_boot=5000,
-    pipeline_delay_ms=1.0,
     pipeline_batches=40,
     pipeline_repeats=5,
     amdahl_batches=80,
     amdahl_wide=4096,
-    amdahl_tolerance=0.15,
     stall_tolerance=0.5,
     timing_width=8192,
     timing_batch=4096,
     timing_min_run_time=1.0,
-    timing_tolerance=0.25,
     enforce_timing=True,
     device='cuda',
-    data_path=None,
 )
 
 PROFILES = {"smoke": SMOKE, "ci": CI, "gpu": GPU}

@@ -7,7 +7,7 @@ in nats per byte; learning rates are peak rates of the warm-up-then-cosine sched
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -107,7 +107,8 @@ SMOKE = Profile(
     device='cpu',
     data_path=None,
 )
-CI = Profile(
+CI = replace(
+    SMOKE,
     mc_samples=200000,
     corpus_bytes=None,
     depth_layers=24,
@@ -121,9 +122,7 @@ CI = Profile(
     train_seq=64,
     train_batch=16,
     train_steps=300,
-    lr_sp=0.0078125,
     lr_mus=0.125,
-    weight_decay=0.0,
     sweep_widths=(32, 64, 128),
     sweep_lrs_sp=(0.00048828125, 0.0009765625, 0.001953125, 0.00390625, 0.0078125, 0.015625, 0.03125),
     sweep_lrs_mus=(0.015625, 0.03125, 0.0625, 0.125, 0.25, 0.5, 1.0),
@@ -134,50 +133,30 @@ CI = Profile(
     sweep_steps=200,
     mc_tolerance=0.05,
     fp8_gap_tolerance=0.02,
-    sp_fp8_min_gap=0.02,
     max_mus_shift=2,
     transfer_tolerance=0.02,
     enforce_results=True,
-    gpu_bench=None,
-    torch_threads=1,
-    device='cpu',
-    data_path=None,
 )
-GPU = Profile(
+GPU = replace(
+    CI,
     mc_samples=1000000,
-    corpus_bytes=None,
-    depth_layers=24,
     depth_width=256,
-    depth_heads=4,
     depth_batch=8,
     depth_seq=128,
     train_width=256,
     train_layers=4,
-    train_heads=4,
     train_seq=128,
     train_batch=32,
     train_steps=600,
     lr_sp=0.00390625,
-    lr_mus=0.125,
-    weight_decay=0.0,
     sweep_widths=(128, 256, 512, 1024),
     sweep_lrs_sp=(6.103515625e-05, 0.0001220703125, 0.000244140625, 0.00048828125, 0.0009765625, 0.001953125, 0.00390625, 0.0078125, 0.015625),
     sweep_lrs_mus=(0.0078125, 0.015625, 0.03125, 0.0625, 0.125, 0.25, 0.5, 1.0),
-    sweep_layers=2,
-    sweep_heads=4,
-    sweep_seq=64,
     sweep_batch=16,
     sweep_steps=300,
-    mc_tolerance=0.05,
-    fp8_gap_tolerance=0.02,
-    sp_fp8_min_gap=0.02,
-    max_mus_shift=2,
-    transfer_tolerance=0.02,
-    enforce_results=True,
     gpu_bench={'throughput': None, 'parity': {'d_model': 512, 'n_layers': 8, 'n_heads': 8, 'seq_len': 512, 'batch_size': 32, 'steps': 800, 'warmup_steps': 80, 'optimizer': 'lion', 'lr': 0.02, 'sp_lr': 0.0002, 'base_width': 128, 'seeds': (0, 1, 2)}},
     torch_threads=4,
     device='cuda',
-    data_path=None,
 )
 
 PROFILES = {"smoke": SMOKE, "ci": CI, "gpu": GPU}
