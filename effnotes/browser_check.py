@@ -43,13 +43,10 @@ DEFAULT_BROWSER = "/usr/bin/chromium"
 SKIPPED_FOLDERS = ("_static", "_sources", "_images", "_downloads")
 INTERACTIVE_OUTPUT_GAP = ("its figure is an interactive_output/interact drawn by the kernel, "
                           "so in the static page moving a control does not redraw it")
-# Pages whose widgets are known not to redraw their figure without a kernel (issue 18, item 2):
-# the check reports these as gaps, and fails if one of them starts responding (stale entry).
-KNOWN_STATIC_WIDGETS: dict[str, str] = {
-    f"book/{name}.html": INTERACTIVE_OUTPUT_GAP
-    for name in ("speedup", "unit_scaling", "masking_schedules", "cyclic_tradeoff", "maddness",
-                 "pruning", "mil_ecg")
-}
+# Pages whose widgets are known not to redraw their figure without a kernel: the check
+# reports these as gaps, and fails if one of them starts responding (stale entry). None is
+# left: every chapter's figure controls are precomputed (effnotes.precomputed_controls).
+KNOWN_STATIC_WIDGETS: dict[str, str] = {}
 SETTLE_MS = 600  # after a control change, time for the page's own scripts to react
 
 PAGE_CHECKS_JS = r"""

@@ -47,7 +47,8 @@ def test_code_cells_are_short(chapter, repo_root):
 
 
 def _is_widget_cell(source: str) -> bool:
-    return "widgets." in source or "interactive_output" in source or "interact(" in source
+    return ("widgets." in source or "interactive_output" in source or "interact(" in source
+            or "precomputed_controls(" in source)
 
 
 @pytest.mark.parametrize("chapter", chapters(), ids=lambda c: c.name)

@@ -196,20 +196,18 @@ def figure_thread_scaling(table) -> plt.Figure:
 
 
 def lambda_grid_widget(grid: pd.DataFrame, ncodebooks: int = 16, lam: float = 1.0):
-    """Two sliders (codebooks C and ridge penalty λ) over the ``lambda_grid`` frame, redrawing
-    :func:`plot_lambda_grid` at the chosen point; returns the ipywidgets box to display."""
-    import ipywidgets as widgets
+    """Two sliders (codebooks C and ridge penalty λ) over the ``lambda_grid`` frame, showing
+    :func:`plot_lambda_grid` at the chosen point, every point drawn ahead so that the
+    sliders work on a static page too (:mod:`effnotes.precomputed_controls`); returns the
+    ipywidgets box to display."""
+    from effnotes.precomputed_controls import precomputed_controls
 
-    def show_point(ncodebooks, lam):
+    def draw_point(ncodebooks, lam):
         plt.figure(figsize=(6, 3.4))
         plot_lambda_grid(grid, ncodebooks, lam)
-        plt.show()
 
-    knobs = {"ncodebooks": widgets.SelectionSlider(
-                 options=[int(v) for v in sorted(grid["ncodebooks"].unique())],
-                 value=ncodebooks, description="C"),
-             "lam": widgets.SelectionSlider(
-                 options=[float(v) for v in sorted(grid["lam"].unique())], value=lam,
-                 description="λ")}
-    return widgets.VBox([widgets.HBox(list(knobs.values())),
-                         widgets.interactive_output(show_point, knobs)])
+    options = {"ncodebooks": [int(v) for v in sorted(grid["ncodebooks"].unique())],
+               "lam": [float(v) for v in sorted(grid["lam"].unique())]}
+    return precomputed_controls(draw_point, options,
+                                initial={"ncodebooks": ncodebooks, "lam": lam},
+                                labels={"ncodebooks": "C", "lam": "λ"})
