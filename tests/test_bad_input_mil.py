@@ -1,6 +1,8 @@
 """Bad input to effnotes.mil: each case raises the named error type, and the message names
 the argument that is wrong."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -73,6 +75,10 @@ CASES = [
     ("window float", lambda: segment_beats(np.zeros(2000), 128, window=64.0), TypeError,
      "window"),
     ("nan signal", lambda: segment_beats(np.full(2000, np.nan), 128), ValueError, "signal"),
+    ("pooling None", lambda: pool(np.ones((2, 3)), None), TypeError, "pooling"),
+    ("pooling number", lambda: pool(np.ones((2, 3)), 20), TypeError, "pooling"),
+    ("k text", lambda: topk_pool(np.ones((2, 3)), k="0.2"), TypeError, "k must"),
+    ("k nan", lambda: topk_pool(np.ones((2, 3)), k=float("nan")), ValueError, "k must"),
 ]
 
 
@@ -130,3 +136,24 @@ def test_wfdb_bad_window_and_corrupt_files_name_the_record(tmp_path):
     (tmp_path / "bad.hea").write_text("this is not a header\n")
     with pytest.raises(ValueError, match="bad"):
         read_wfdb_beats(tmp_path / "bad")
+
+
+@pytest.mark.parametrize("name, value", [("epochs", -1), ("batch_size", 1), ("hidden", 0),
+                                         ("lr", float("nan"))])
+def test_a_train_config_cannot_be_changed_past_its_checks(name, value):
+    config = TrainConfig(epochs=1, batch_size=4, hidden=2, channels=2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(config, name, value)  # a config set to epochs=-1 would train nothing
+    with pytest.raises(ValueError, match=name):
+        dataclasses.replace(config, **{name: value})
+    assert InstanceMIL("dense", config).fit(BAGS, LABELS).losses_  # it still trains
+
+
+def test_wfdb_resample_refuses_a_non_finite_rate():
+    pytest.importorskip("scipy")
+    from effnotes.mil.wfdb_io import resample
+
+    with pytest.raises(ValueError, match="rate must be finite"):
+        resample(np.zeros(16), float("nan"), 128)
+    with pytest.raises(TypeError, match="target_rate"):
+        resample(np.zeros(16), 360.0, "128")

@@ -9,8 +9,8 @@ from torch import nn
 
 from effnotes.models import DigitsCNN
 from effnotes.pruning.metrics import multiply_adds, size_report
-from effnotes.pruning.strategies import (LayerEmptiedWarning, keep_fraction, masks,
-                                         prunable_layers, prune_model)
+from effnotes.pruning.strategies import (LayerEmptiedWarning, keep_fraction, make_permanent,
+                                         masks, prunable_layers, prune_model)
 
 
 def model(seed=0):
@@ -72,6 +72,22 @@ CASES = [
                                           batch=batch()), ValueError, "features.0"),
     ("nothing to prune", lambda: prunable_layers(nn.Sequential(nn.Linear(3, 2))), ValueError,
      "model"),
+    ("model not a module", lambda: prune_model("net", "random", 2), TypeError, "model"),
+    ("targets float", lambda: prune_model(model(), "global_gradient", 2,
+                                          batch=(batch()[0], batch()[1].float())),
+     TypeError, "targets"),
+    ("targets 2-D", lambda: prune_model(model(), "global_gradient", 2,
+                                        batch=(batch()[0], batch()[1][:, None])),
+     TypeError, "targets"),
+    ("targets negative", lambda: prune_model(model(), "layer_gradient", 2,
+                                             batch=(batch()[0], batch()[1] - 10)),
+     ValueError, "targets"),
+    ("targets past the classes", lambda: prune_model(model(), "global_gradient", 2,
+                                                     batch=(batch()[0], batch()[1] + 10)),
+     ValueError, "targets"),
+    ("seed float", lambda: prune_model(model(), "random", 2, seed=1.5), TypeError, "seed"),
+    ("seed text", lambda: prune_model(model(), "random", 2, seed="0"), TypeError, "seed"),
+    ("seed negative", lambda: prune_model(model(), "random", 2, seed=-1), ValueError, "seed"),
     ("input_shape wrong", lambda: multiply_adds(model(), (3, 8, 8)), ValueError, "input_shape"),
     ("input_shape empty", lambda: size_report(model(), ()), ValueError, "input_shape"),
     ("input_shape float", lambda: size_report(model(), (1, 8.0, 8)), ValueError, "input_shape"),
@@ -125,3 +141,27 @@ def test_re_pruning_reaches_and_reports_the_new_target(strategy):
     with pytest.raises(ValueError, match="compression"):  # cannot restore weights
         prune_model(net, strategy, 1.5)
     assert all(torch.equal(kept[k], v) for k, v in masks(net).items())
+
+
+def test_bad_targets_leave_the_model_unpruned_and_in_its_mode():
+    net = model().train()
+    with pytest.raises(ValueError, match="targets"):
+        prune_model(net, "global_gradient", 4, batch=(batch()[0], batch()[1] + 10))
+    assert net.training and not masks(net) and all(p.grad is None for p in net.parameters())
+
+
+@pytest.mark.parametrize("strategy", ["global_magnitude", "layer_magnitude", "random",
+                                      "global_gradient"])
+def test_a_model_made_permanent_is_pruned_from_where_it_stands(strategy):
+    net = model()
+    prune_model(net, "global_magnitude", 3)
+    make_permanent(net)  # the zeros are in the weights now, the masks are gone
+    with pytest.raises(ValueError, match="cannot restore weights"):
+        prune_model(net, strategy, 2, batch=batch())
+    outcome = prune_model(net, strategy, 4, batch=batch())
+    prunable_nonzero = sum(int(torch.count_nonzero(m.weight)) for _, m in prunable_layers(net))
+    assert outcome.kept == prunable_nonzero
+    total = sum(p.numel() for p in net.parameters())
+    assert outcome.compression_reached == pytest.approx(
+        total / (total - outcome.prunable + prunable_nonzero), rel=1e-12)
+    assert outcome.compression_reached == pytest.approx(4, rel=0.01)

@@ -2,14 +2,19 @@
 named error type and the message names the argument that is wrong (refused before any
 training, timing or sleeping)."""
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch.utils.data import TensorDataset
 
 from effnotes.data.digits import load_digits_split, make_loaders
 from effnotes.speedup.kernels import sparse_vs_narrow
-from effnotes.speedup.pipeline import DelayedDataset, actual_sleep_s, time_one_epoch
-from effnotes.speedup.recipes import DigitsMLP, run_budget_sweep
+from effnotes.speedup.pipeline import (DelayedDataset, actual_sleep_s, amdahl_experiment,
+                                       bottleneck_experiment, time_one_epoch)
+from effnotes.speedup.recipes import (RECIPES, DigitsMLP, Recipe, curve_targets,
+                                      run_budget_sweep, sweeps_by_recipe)
+from effnotes.training import TrainConfig
 from effnotes.speedup.taxonomy import Placement
 
 
@@ -26,6 +31,10 @@ def epoch(**changes):
     arguments = {"delay_s": 0.0, "workers": 0, "batches": 1, "batch_size": 2, **changes}
     return time_one_epoch(DigitsMLP, dataset(), **arguments)
 
+
+RUNS = pd.DataFrame({"recipe": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1],
+                     "budget": [1, 1, 1, 1], "train_time_s": [1.0, 1.1, 2.0, 2.1],
+                     "val_accuracy": [0.6, 0.62, 0.7, 0.71]})
 
 CASES = [
     ("val_fraction nan", lambda s: load_digits_split(val_fraction=float("nan")), ValueError,
@@ -77,6 +86,62 @@ CASES = [
     ("sweep no recipes", lambda s: run_budget_sweep([], [1], [0], s), ValueError, "recipes"),
     ("sweep budget float", lambda s: run_budget_sweep(["r"], [1.5], [0], s), ValueError,
      "budgets"),
+    ("recipe name empty", lambda s: Recipe("", TrainConfig()), TypeError, "name"),
+    ("recipe name number", lambda s: Recipe(1, TrainConfig()), TypeError, "name"),
+    ("recipe config dict", lambda s: Recipe("r", {"lr": 0.1}), TypeError, "config"),
+    ("recipe width 0", lambda s: Recipe("r", TrainConfig(), width=0), ValueError, "width"),
+    ("recipe width float", lambda s: Recipe("r", TrainConfig(), width=64.0), TypeError, "width"),
+    ("recipe depth -1", lambda s: Recipe("r", TrainConfig(), depth=-1), ValueError, "depth"),
+    ("recipe batch_size 0", lambda s: Recipe("r", TrainConfig(), batch_size=0), ValueError,
+     "batch_size"),
+    ("recipe batch_size bool", lambda s: Recipe("r", TrainConfig(), batch_size=True), TypeError,
+     "batch_size"),
+    ("sweep budget bool", lambda s: run_budget_sweep([RECIPES["baseline"]], [True], [0], s),
+     ValueError, "budgets"),
+    ("sweep seed float", lambda s: run_budget_sweep([RECIPES["baseline"]], [1], [0.5], s),
+     TypeError, "seeds"),
+    ("sweep seed negative", lambda s: run_budget_sweep([RECIPES["baseline"]], [1], [-1], s),
+     ValueError, "seeds"),
+    ("sweep recipe name", lambda s: run_budget_sweep(["baseline"], [1], [0], s), TypeError,
+     "recipes"),
+    ("sweep split", lambda s: run_budget_sweep([RECIPES["baseline"]], [1], [0], (1, 2)),
+     TypeError, "split"),
+    ("sweeps of a list", lambda s: sweeps_by_recipe([]), TypeError, "runs"),
+    ("sweeps no recipe", lambda s: sweeps_by_recipe(RUNS.drop(columns="recipe")), KeyError,
+     "recipe"),
+    ("targets empty", lambda s: curve_targets(RUNS.iloc[:0], 0.9), ValueError, "runs"),
+    ("targets nan", lambda s: curve_targets(RUNS, float("nan")), ValueError, "target"),
+    ("targets 90", lambda s: curve_targets(RUNS, 90.0), ValueError, "target"),
+    ("targets points 1", lambda s: curve_targets(RUNS, 0.9, points=1), ValueError, "points"),
+    ("targets points float", lambda s: curve_targets(RUNS, 0.9, points=4.0), TypeError,
+     "points"),
+    ("bottleneck delay text", lambda s: bottleneck_experiment(DigitsMLP, dataset(),
+                                                              delay_s="0.01"),
+     TypeError, "delay_s"),
+    ("bottleneck delay 0", lambda s: bottleneck_experiment(DigitsMLP, dataset(), delay_s=0.0),
+     ValueError, "delay_s"),
+    ("bottleneck workers int", lambda s: bottleneck_experiment(DigitsMLP, dataset(),
+                                                               delay_s=0.5, workers=2),
+     TypeError, "workers"),
+    ("bottleneck workers empty", lambda s: bottleneck_experiment(DigitsMLP, dataset(),
+                                                                 delay_s=0.5, workers=()),
+     ValueError, "workers"),
+    ("bottleneck workers -1", lambda s: bottleneck_experiment(DigitsMLP, dataset(), delay_s=0.5,
+                                                              workers=(0, -1)),
+     ValueError, "workers"),
+    ("bottleneck batches 0", lambda s: bottleneck_experiment(DigitsMLP, dataset(), delay_s=0.5,
+                                                             batches=0),
+     ValueError, "batches"),
+    ("bottleneck empty dataset", lambda s: bottleneck_experiment(
+        DigitsMLP, TensorDataset(torch.zeros(0, 1)), delay_s=0.5), ValueError, "dataset"),
+    ("amdahl delay negative", lambda s: amdahl_experiment(DigitsMLP, DigitsMLP, dataset(),
+                                                          delay_s=-0.1), ValueError, "delay_s"),
+    ("amdahl delay nan", lambda s: amdahl_experiment(DigitsMLP, DigitsMLP, dataset(),
+                                                     delay_s=float("nan")), ValueError, "delay_s"),
+    ("amdahl batch_size 0", lambda s: amdahl_experiment(DigitsMLP, DigitsMLP, dataset(),
+                                                        batch_size=0), ValueError, "batch_size"),
+    ("amdahl repeats float", lambda s: amdahl_experiment(DigitsMLP, DigitsMLP, dataset(),
+                                                         repeats=2.0), TypeError, "repeats"),
     ("placement component", lambda s: Placement("x", "y", "z", None, "r"), ValueError,
      "component"),
     ("placement action", lambda s: Placement("x", "y", None, "z", "r"), ValueError, "action"),
@@ -95,3 +160,11 @@ def test_valid_input_still_builds(split):
     assert next(iter(train))[0].shape == (8, 1, 8, 8)
     assert DigitsMLP(width=4, depth=1)(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
     assert DelayedDataset(dataset(), 0)[0][0].shape == (1, 8, 8)
+
+
+def test_valid_recipes_and_targets_still_build():
+    recipe = Recipe("r", TrainConfig(), width=np.int64(16), depth=np.int32(1))
+    assert (recipe.width, recipe.depth) == (16, 1) and type(recipe.width) is int
+    assert recipe.build_model()(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
+    targets = curve_targets(RUNS, 0.7, points=3)
+    assert targets == sorted(targets) and targets[-1] == 0.7 and len(targets) == 3

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from effnotes.unit_scaling import functional as U
+from effnotes.unit_scaling.model import DecoderConfig
 
 CASES = [
     ("shapes differ", lambda: U.residual_add(torch.ones(2, 3), torch.ones(3), 0.5), "branch"),
@@ -33,3 +34,26 @@ def test_numpy_scalar_tau_is_accepted(tau):
     skip, branch = torch.full((3,), 2.0), torch.full((3,), 4.0)
     expected = math.sqrt(0.5) * 2.0 + math.sqrt(0.5) * 4.0
     assert torch.allclose(U.residual_add(skip, branch, tau), torch.full((3,), expected))
+
+
+@pytest.mark.parametrize("skip, branch, name", [([1.0], torch.ones(1), "skip"),
+                                                (torch.ones(2), np.ones(2), "branch")])
+def test_residual_add_refuses_what_is_not_a_tensor(skip, branch, name):
+    with pytest.raises(TypeError, match=f"{name} must be a torch.Tensor"):
+        U.residual_add(skip, branch, 0.5)
+
+
+@pytest.mark.parametrize("name, value, error", [("d_model", 64.0, TypeError),
+                                                ("n_heads", "4", TypeError),
+                                                ("n_layers", True, TypeError),
+                                                ("seq_len", -8, ValueError)])
+def test_decoder_config_sizes_are_named(name, value, error):
+    with pytest.raises(error, match=f"^{name} must be a positive integer"):
+        DecoderConfig(**{name: value})
+
+
+def test_decoder_config_accepts_numpy_integers_and_tau():
+    config = DecoderConfig(d_model=np.int64(32), n_heads=np.int32(4), n_layers=np.int64(2),
+                           tau=np.float32(0.5))
+    assert config == DecoderConfig(d_model=32, n_heads=4, n_layers=2, tau=0.5)
+    assert type(config.d_model) is int and config.residual_tau == 0.5

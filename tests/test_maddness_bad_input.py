@@ -199,6 +199,26 @@ def test_changing_a_learned_parameter_after_fit_is_refused(backend, name, value)
     assert est.matmul(A).shape == (len(A), M)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name,value,error", [("ncodebooks", 4.0, TypeError),
+                                              ("ncodebooks", True, TypeError),
+                                              ("try_ndims", 4.0, TypeError),
+                                              ("lam", "1.0", TypeError),
+                                              ("lam", float("nan"), ValueError)])
+def test_a_learned_parameter_of_the_wrong_type_after_fit_is_refused(backend, name, value,
+                                                                     error):
+    est = Maddness(C, backend=backend).fit(A, B)  # ncodebooks 4, try_ndims 4, lam 1.0
+    expected = est.matmul(A)
+    original = getattr(est, name)
+    setattr(est, name, value)  # equal to the fitted value for 4.0 and True, never coerced
+    for call in (lambda: est.matmul(A), lambda: est.encode(A), lambda: est.predict_float(A),
+                 lambda: est.aggregate(np.zeros((2, C), np.uint8)), lambda: est.set_B(B)):
+        with pytest.raises(error, match=f"^{name} must be"):
+            call()
+    setattr(est, name, original)
+    np.testing.assert_array_equal(est.matmul(A), expected)
+
+
 @pytest.mark.parametrize("name,value,error", [("aggregation", "median", ValueError),
                                               ("backend", "cuda", ValueError),
                                               ("quantize", "no", TypeError)])

@@ -13,16 +13,79 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom
 
+from effnotes.validation import check_integer, check_real
+
 KINDS = ("standard", "cyclic")
 
+#: The numeric columns a points or runs frame may hold: column -> (lowest allowed value,
+#: whether that value itself is allowed, highest allowed value or None).
+_NUMERIC = {"val_accuracy": (0.0, True, 1.0), "train_time_s": (0.0, True, None),
+            "budget_epochs": (0.0, False, None), "seed": (0.0, True, None)}
 
-def _check(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+
+def check_frame(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> pd.DataFrame:
+    """``frame`` if it is a non-empty DataFrame with ``columns``: a ``TypeError`` if it is no
+    DataFrame, a ``KeyError`` naming the missing columns, a ``ValueError`` if it has no rows
+    (``name`` is the argument's name, for the messages)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise KeyError(f"{name} lacks columns {missing}; it has {list(frame.columns)}")
+    if frame.empty:
+        raise ValueError(f"{name} has no rows")
+    return frame
+
+
+def check_numeric_columns(frame: pd.DataFrame, columns, name: str) -> None:
+    """Each of ``columns`` of ``frame`` must hold finite numbers in its range (accuracies in
+    [0, 1], seconds and seeds >= 0, budgets > 0, as in :data:`_NUMERIC`, else only finite):
+    a ``TypeError`` or ``ValueError`` naming the column and the first row that breaks it."""
+    for column in columns:
+        values = frame[column]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            raise TypeError(f"{name}[{column!r}] must hold numbers, got dtype {values.dtype}")
+        array = values.to_numpy(dtype=float)
+        low, inclusive, high = _NUMERIC.get(column, (-np.inf, True, None))
+        bad = ~np.isfinite(array) | (array < low if inclusive else array <= low)
+        if high is not None:
+            bad |= array > high
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            bound = "finite" if column not in _NUMERIC else (
+                f"finite and {'>=' if inclusive else '>'} {low:g}"
+                + (f" and <= {high:g}" if high is not None else ""))
+            raise ValueError(f"{name}[{column!r}] must be {bound}: row {frame.index[first]!r} "
+                             f"holds {array[first]}")
+
+
+def check_tidy(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+    """A points or runs frame: :func:`check_frame`, its numeric ``columns`` in range
+    (:func:`check_numeric_columns`) and, if it has a ``kind`` column, both :data:`KINDS`."""
+    check_frame(frame, columns, name)
+    check_numeric_columns(frame, [c for c in columns if c in _NUMERIC], name)
     kinds = set(frame["kind"]) if "kind" in frame.columns else set()
     if kinds and kinds != set(KINDS):
-        raise ValueError(f"{name} must hold both kinds {KINDS}, got {sorted(kinds)}")
+        raise ValueError(f"{name} must hold both kinds {KINDS}, got {sorted(kinds, key=str)}")
+
+
+def _check_baseline(points: pd.DataFrame, baseline: str) -> None:
+    if not isinstance(baseline, str):
+        raise TypeError(f"baseline must be a method name, got {type(baseline).__name__}")
+    if baseline not in set(points["method"]):
+        raise ValueError(f"the points hold no baseline method {baseline!r}")
+
+
+def _check_complete(points: pd.DataFrame) -> None:
+    """Every method needs both kinds at every budget of the points."""
+    have = set(zip(points["method"], points["kind"], points["budget_epochs"]))
+    for method in dict.fromkeys(points["method"]):
+        for kind in KINDS:
+            for budget in sorted(set(points["budget_epochs"])):
+                if (method, kind, budget) not in have:
+                    raise ValueError(f"points has no {kind} point of method {method!r} at "
+                                     f"budget {budget}: every method needs both curves at "
+                                     "every budget")
 
 
 def _table(points: pd.DataFrame, value: str = "val_accuracy") -> pd.DataFrame:
@@ -36,7 +99,7 @@ def curve_gaps(points: pd.DataFrame) -> pd.DataFrame:
     ``cyclic - standard`` and that gap in units of the pooled seed SD
     ``sqrt((sd_standard^2 + sd_cyclic^2) / 2)``; ``first_budget`` marks the first trough,
     where the cyclic and standard schedules are the same one."""
-    _check(points, ("method", "seed", "kind", "budget_epochs", "val_accuracy", "train_time_s"),
+    check_tidy(points, ("method", "seed", "kind", "budget_epochs", "val_accuracy", "train_time_s"),
            "points")
     grouped = points.groupby(["method", "budget_epochs", "kind"])
     stats = grouped["val_accuracy"].agg(["mean", "std"]).unstack("kind")
@@ -60,9 +123,11 @@ def method_differences(points: pd.DataFrame, *, baseline: str = "baseline",
     """Per method (not the baseline) and budget: the seed-mean accuracy difference
     ``method - baseline`` on the standard curve and on the cyclic curve. With
     ``skip_first`` the first budget, where both schedules coincide, is left out."""
-    _check(points, ("method", "seed", "kind", "budget_epochs", "val_accuracy"), "points")
-    if baseline not in set(points["method"]):
-        raise ValueError(f"the points hold no baseline method {baseline!r}")
+    check_tidy(points, ("method", "seed", "kind", "budget_epochs", "val_accuracy"), "points")
+    _check_baseline(points, baseline)
+    if not isinstance(skip_first, (bool, np.bool_)):
+        raise TypeError(f"skip_first must be True or False, got {skip_first!r}")
+    _check_complete(points)
     means = points.groupby(["method", "kind", "budget_epochs"])["val_accuracy"].mean()
     means = means.unstack("kind")
     budgets = sorted(set(points["budget_epochs"]))
@@ -99,6 +164,10 @@ def effect_summary(points: pd.DataFrame, *, baseline: str = "baseline",
     standard = points[(points["kind"] == "standard") & points["budget_epochs"].isin(budgets)]
     per_seed = standard.groupby(["method", "seed"])["val_accuracy"].mean()
     base = per_seed.loc[baseline]
+    seeds = per_seed.groupby(level="method").size()
+    if seeds.min() < 2:
+        raise ValueError(f"points has one seed of method {seeds.idxmin()!r}: a standard error "
+                         "over seeds needs at least two")
     rows = []
     for method, group in diffs.groupby("method", sort=False):
         mine = per_seed.loc[method]
@@ -125,8 +194,9 @@ def pooled_correlation(points: pd.DataFrame, *, baseline: str = "baseline",
 def cost_saving(runs: pd.DataFrame) -> pd.Series:
     """Training time of all standard runs over that of the cyclic runs, per method and
     ``"all"`` methods together (evaluation excluded from both)."""
-    _check(runs, ("method", "kind", "train_time_s"), "runs")
+    check_tidy(runs, ("method", "kind", "train_time_s"), "runs")
     totals = runs.groupby(["method", "kind"], sort=False)["train_time_s"].sum().unstack("kind")
+    _check_totals(totals, "method")
     saving = totals["standard"] / totals["cyclic"]
     overall = runs.groupby("kind")["train_time_s"].sum()
     saving.loc["all"] = overall["standard"] / overall["cyclic"]
@@ -134,15 +204,24 @@ def cost_saving(runs: pd.DataFrame) -> pd.Series:
     return saving
 
 
+def _check_totals(totals: pd.DataFrame, what: str) -> None:
+    """Every row of ``totals`` (kinds as columns) needs both kinds and cyclic time > 0."""
+    if totals.isna().any().any():
+        raise ValueError(f"runs: every {what} needs a cyclic run and standard runs")
+    if not (totals["cyclic"] > 0).all():
+        which = totals.index[~(totals["cyclic"] > 0)][0]
+        raise ValueError(f"runs: the cyclic runs of {what} {which!r} took 0 s of training, so "
+                         "no saving can be computed")
+
+
 def pair_savings(runs: pd.DataFrame) -> pd.Series:
     """The saving of each (method, seed) pair on its own: the training time of its standard
     runs over that of its cyclic run. Their median resists a burst of load from another
     process that slows a single run, which a ratio of totals does not."""
-    _check(runs, ("method", "seed", "kind", "train_time_s"), "runs")
+    check_tidy(runs, ("method", "seed", "kind", "train_time_s"), "runs")
     totals = runs.groupby(["method", "seed", "kind"], sort=False)["train_time_s"].sum()
     totals = totals.unstack("kind")
-    if totals.isna().any().any():
-        raise ValueError("every (method, seed) pair needs a cyclic run and standard runs")
+    _check_totals(totals, "(method, seed) pair")
     saving = totals["standard"] / totals["cyclic"]
     saving.name = "saving"
     return saving
@@ -171,14 +250,15 @@ def bootstrap_correlation(points: pd.DataFrame, *, baseline: str = "baseline",
     ``correlation, low, high, fraction_defined`` per method (resamples in which r is undefined
     are left out of the interval).
     """
+    check_integer("n_boot", n_boot)
     if n_boot < 100:
         raise ValueError(f"n_boot must be at least 100 for a percentile interval, got {n_boot}")
-    if not 0 < confidence < 1:
+    if not 0 < check_real("confidence", confidence) < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    _check(points, ("method", "seed", "kind", "budget_epochs", "val_accuracy"), "points")
+    seed = check_integer("seed", seed, 0)
+    check_tidy(points, ("method", "seed", "kind", "budget_epochs", "val_accuracy"), "points")
+    _check_baseline(points, baseline)
     methods = list(dict.fromkeys(points["method"]))
-    if baseline not in methods:
-        raise ValueError(f"the points hold no baseline method {baseline!r}")
     methods.remove(baseline)
     methods.insert(0, baseline)
     budgets = sorted(set(points["budget_epochs"]))[1 if skip_first else 0:]
@@ -214,8 +294,10 @@ def chance_of_exceeding(n_seeds: int, threshold: float = 2.0, *, n_sim: int = 20
     """
     if isinstance(n_seeds, bool) or not isinstance(n_seeds, (int, np.integer)) or n_seeds < 2:
         raise ValueError(f"n_seeds must be an integer >= 2 (a seed SD needs two), got {n_seeds!r}")
-    if not threshold > 0:
+    if not check_real("threshold", threshold) > 0:
         raise ValueError(f"threshold must be positive, got {threshold}")
+    check_integer("n_sim", n_sim, 1)
+    seed = check_integer("seed", seed, 0)
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((n_sim, n_seeds))
     b = rng.standard_normal((n_sim, n_seeds))
@@ -240,8 +322,11 @@ def agreement_checks(points: pd.DataFrame, *, threshold_sd: float = 2.0,
       baseline) and ``effects_agree`` (the two effects differ by at most two standard errors);
     - ``strong_correlations``: the paper's across-budget correlation for each strong method.
     """
-    if not 0 < level < 1:
+    if not 0 < check_real("level", level) < 1:
         raise ValueError(f"level must lie in (0, 1), got {level}")
+    if not check_real("threshold_sd", threshold_sd) > 0:
+        raise ValueError(f"threshold_sd must be positive, got {threshold_sd}")
+    check_real("strong_z", strong_z)
     gaps = curve_gaps(points)
     later = gaps[~gaps["first_budget"]]
     n_seeds = int(points.groupby(["method", "kind", "budget_epochs"])["seed"].nunique().min())
@@ -267,6 +352,13 @@ def describe_agreement(checks: dict) -> str:
     seed SDs against what chance allows, the strong methods with their correlations, whether
     the cyclic curve agrees with the standard one on their effects, and whether the
     paper's correlation check (r >= 0.8 for each strong method) holds."""
+    if not isinstance(checks, dict):
+        raise TypeError(f"checks must be the dict of agreement_checks, got "
+                        f"{type(checks).__name__}")
+    missing = [k for k in ("strong_correlations", "signs_agree", "effects_agree", "n_beyond",
+                           "n_later", "allowed_beyond") if k not in checks]
+    if missing:
+        raise KeyError(f"checks lacks {missing}: pass the dict of agreement_checks")
     correlations = checks["strong_correlations"]
     strong = ", ".join(f"{method.replace('_', ' ')} (r = {r:.2f})"
                        for method, r in correlations.items())

@@ -7,15 +7,26 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from effnotes.cyclic.compare import check_frame, check_numeric_columns, check_tidy
 from effnotes.cyclic.readoff import sweep_from_points
 from effnotes.cyclic.schedule import CyclicSchedule
 from effnotes.plotting import plot_tradeoff
+from effnotes.validation import check_integer, check_real
+
+
+def _check_positive(name: str, value) -> float:
+    if not check_real(name, value) > 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return float(value)
 
 
 def plot_schedule(schedule: CyclicSchedule, total_steps: int, *, steps_per_unit: float = 1.0,
                   unit: str = "steps", ax: plt.Axes | None = None) -> plt.Axes:
     """The rate of every step of a ``total_steps`` run, its troughs marked; the x axis is in
     ``unit`` (``steps_per_unit`` steps each)."""
+    if not isinstance(schedule, CyclicSchedule):
+        raise TypeError(f"schedule must be a CyclicSchedule, got {type(schedule).__name__}")
+    _check_positive("steps_per_unit", steps_per_unit)
     ax = ax or plt.gca()
     rates = np.array(schedule.rates(total_steps))
     x = np.arange(1, total_steps + 1) / steps_per_unit
@@ -34,6 +45,11 @@ def plot_trace(trace: pd.DataFrame, points: pd.DataFrame, steps_per_epoch: int,
                ax: plt.Axes | None = None) -> plt.Axes:
     """One cyclic run: validation accuracy at every evaluation and the learning rate (right
     axis) against epochs, with its trough points."""
+    check_frame(trace, ("step", "val_accuracy", "lr"), "trace")
+    check_frame(points, ("step", "val_accuracy"), "points")
+    check_numeric_columns(trace, ("step", "val_accuracy", "lr"), "trace")
+    check_numeric_columns(points, ("step", "val_accuracy"), "points")
+    check_integer("steps_per_epoch", steps_per_epoch, 1)
     ax = ax or plt.gca()
     trace = trace.sort_values("step")
     ax.plot(trace["step"] / steps_per_epoch, trace["val_accuracy"], color="C0", linewidth=1,
@@ -56,6 +72,16 @@ def plot_trace(trace: pd.DataFrame, points: pd.DataFrame, steps_per_epoch: int,
 def plot_curves(points: pd.DataFrame, methods: list[str], *, ncols: int = 2) -> plt.Figure:
     """A panel per method: the standard curve (separate runs) and the cyclic curve (one run's
     troughs), seed means with ± one seed SD, accuracy against training time."""
+    check_tidy(points, ("method", "kind", "budget_epochs", "train_time_s", "val_accuracy"),
+           "points")
+    if isinstance(methods, str) or not hasattr(methods, "__iter__"):
+        raise TypeError(f"methods must be a list of method names, got {type(methods).__name__}")
+    methods = list(methods)
+    unknown = [m for m in methods if m not in set(points["method"])]
+    if not methods or unknown:
+        known = sorted(set(points["method"]))
+        raise ValueError(f"methods must name methods of the points ({known}), got {methods}")
+    ncols = check_integer("ncols", ncols, 1)
     nrows = int(np.ceil(len(methods) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.6 * nrows), sharey=True,
                              squeeze=False)
@@ -99,6 +125,8 @@ def plot_effects(differences: pd.DataFrame, ax: plt.Axes | None = None) -> plt.A
     after the first: the standard curve's on x, the cyclic curve's on y, with the diagonal
     where the two curves agree. ``differences`` is
     :func:`~effnotes.cyclic.compare.method_differences` (fractions)."""
+    check_frame(differences, ("method", "standard_diff", "cyclic_diff"), "differences")
+    check_numeric_columns(differences, ("standard_diff", "cyclic_diff"), "differences")
     ax = ax or plt.gca()
     for method, group in differences.groupby("method", sort=False):
         ax.scatter(100 * group["standard_diff"], 100 * group["cyclic_diff"],
@@ -114,8 +142,17 @@ def plot_effects(differences: pd.DataFrame, ax: plt.Axes | None = None) -> plt.A
 
 # --- tables for the page (DataFrames in percentage points, rounded) ----------------------
 
+def _indexed(frame: pd.DataFrame, columns: tuple[str, ...], name: str,
+             index: tuple[str, ...] = ("method", "budget_epochs")) -> pd.DataFrame:
+    """``frame`` (checked to be a non-empty DataFrame with ``columns``) indexed by ``index``,
+    whether those are its index already or columns of it."""
+    check_frame(frame, columns, name)
+    return frame.set_index(list(index)) if index[0] in frame.columns else frame
+
+
 def accuracy_table(points: pd.DataFrame) -> pd.DataFrame:
     """Each curve's seed mean and SD of validation accuracy (%) per method and budget."""
+    check_tidy(points, ("method", "kind", "budget_epochs", "val_accuracy"), "points")
     table = points.groupby(["method", "budget_epochs", "kind"])["val_accuracy"]
     table = (100 * table.agg(["mean", "std"])).unstack("kind")
     table.columns = [f"{kind} {stat} (%)" for stat, kind in table.columns]
@@ -128,7 +165,8 @@ def gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
     """The curves' seed means, the gap (cyclic - standard) and the pooled seed SD in
     percentage points, and the gap in pooled SDs, per method and budget; ``gaps`` is a
     :func:`~effnotes.cyclic.compare.curve_gaps` frame (indexed or with its index as columns)."""
-    frame = gaps.set_index(["method", "budget_epochs"]) if "method" in gaps.columns else gaps
+    frame = _indexed(gaps, ("standard_mean", "cyclic_mean", "gap", "pooled_sd", "gap_in_sd"),
+                     "gaps")
     shown = pd.DataFrame({
         "standard (%)": 100 * frame["standard_mean"], "cyclic (%)": 100 * frame["cyclic_mean"],
         "gap (points)": 100 * frame["gap"], "pooled SD (points)": 100 * frame["pooled_sd"],
@@ -139,8 +177,8 @@ def gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
 def window_table(gaps: pd.DataFrame, one_sided: pd.DataFrame) -> pd.DataFrame:
     """The gap (points) with the paper's window either side of the trough beside the gap
     with the window cut at the trough, and the latter in pooled seed SDs."""
-    both, one = (g.set_index(["method", "budget_epochs"]) if "method" in g.columns else g
-                 for g in (gaps, one_sided))
+    both = _indexed(gaps, ("gap",), "gaps")
+    one = _indexed(one_sided, ("gap", "gap_in_sd"), "one_sided")
     return pd.DataFrame({"gap, ±window (points)": 100 * both["gap"],
                          "gap, up to the trough (points)": 100 * one["gap"],
                          "SDs, up to the trough": one["gap_in_sd"]}
@@ -151,7 +189,8 @@ def effects_table(effects: pd.DataFrame) -> pd.DataFrame:
     """Per method: its effect on each curve and the standard error (points), ``mean_gap``
     (standard minus cyclic effect, points: positive when the cyclic curve under-rates the
     method), z, the across-budget correlation and, when present, its bootstrap interval."""
-    frame = effects.set_index("method") if "method" in effects.columns else effects
+    frame = _indexed(effects, ("standard_effect", "se", "z", "cyclic_effect", "mean_gap",
+                               "correlation"), "effects", index=("method",))
     shown = pd.DataFrame({
         "standard effect (points)": 100 * frame["standard_effect"],
         "SE (points)": 100 * frame["se"], "z": frame["z"],

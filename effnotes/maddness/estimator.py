@@ -118,14 +118,12 @@ class Maddness:
         if not isinstance(self.quantize, (bool, np.bool_)):
             raise TypeError(f"quantize must be True or False, got {self.quantize!r}")
 
-    def _check_params(self, D: int) -> None:
-        C = _check_int("ncodebooks", self.ncodebooks, 1)
-        if C > D:
-            raise ValueError(f"ncodebooks={C} exceeds the {D} input columns: each codebook "
-                             "needs at least one column")
-        if D % C:
-            raise ValueError(f"ncodebooks={C} does not divide the {D} input columns into "
-                             f"equal slices; choose a divisor of {D}")
+    def _check_learned_types(self) -> None:
+        """The types and ranges of ``ncodebooks``, ``try_ndims`` and ``lam`` (not yet their fit
+        to the data): checked at ``fit`` and again before every later call, so that a value
+        equal to the fitted one but of another type (``ncodebooks = 4.0``) is refused, never
+        coerced."""
+        _check_int("ncodebooks", self.ncodebooks, 1)
         _check_int("try_ndims", self.try_ndims, 1)
         lam = self.lam
         if isinstance(lam, (bool, np.bool_)) or not isinstance(lam, (int, float, np.integer,
@@ -133,6 +131,16 @@ class Maddness:
             raise TypeError(f"lam must be a real number, got {lam!r}")
         if not np.isfinite(lam) or lam < 0:
             raise ValueError(f"lam must be finite and >= 0, got {lam}")
+
+    def _check_params(self, D: int) -> None:
+        self._check_learned_types()
+        C = int(self.ncodebooks)
+        if C > D:
+            raise ValueError(f"ncodebooks={C} exceeds the {D} input columns: each codebook "
+                             "needs at least one column")
+        if D % C:
+            raise ValueError(f"ncodebooks={C} does not divide the {D} input columns into "
+                             f"equal slices; choose a divisor of {D}")
         self._check_inference_params()
 
     # --- learning -----------------------------------------------------------------------
@@ -207,6 +215,7 @@ class Maddness:
     def _check_fitted(self, need_tables: bool = True) -> None:
         if "prototypes_" not in self.__dict__:
             raise NotFittedError("this Maddness is not fitted yet: call fit(A_train, B) first")
+        self._check_learned_types()
         fitted = self._fitted_params
         for name, value in fitted.items():
             now = getattr(self, name)

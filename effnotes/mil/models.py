@@ -90,10 +90,11 @@ def _conv_features(length: int, channels: int, embed: int) -> nn.Module:
                          nn.Flatten(1), nn.Linear(channels * ((length + 3) // 4), embed))
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     """Training: ``epochs`` passes over the training instances in rebalanced batches of
-    ``batch_size``, Adam at ``lr`` with L2 penalty ``weight_decay``."""
+    ``batch_size``, Adam at ``lr`` with L2 penalty ``weight_decay``. Frozen: its fields are
+    checked once, here (use :func:`dataclasses.replace` for a variant)."""
 
     epochs: int = 5
     batch_size: int = 256

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from effnotes.validation import check_real
+
 POOLINGS = ("mean", "max", "top20")
 
 
@@ -37,6 +39,7 @@ def max_pool(scores: np.ndarray) -> np.ndarray:
 
 def topk_pool(scores: np.ndarray, k: float = 0.2) -> np.ndarray:
     """Mean of the highest ``ceil(k * n_instances)`` scores of each bag (``0 < k <= 1``)."""
+    k = check_real("k", k)
     if not 0 < k <= 1:
         raise ValueError(f"k must be a fraction in (0, 1], got {k}")
     scores = _check(scores)
@@ -46,6 +49,9 @@ def topk_pool(scores: np.ndarray, k: float = 0.2) -> np.ndarray:
 
 def pool(scores: np.ndarray, how: str) -> np.ndarray:
     """Pool by name: ``"mean"``, ``"max"`` or ``"topNN"`` (the top NN% mean, e.g. ``top20``)."""
+    if not isinstance(how, str):
+        raise TypeError(f"pooling must be a name ('mean', 'max' or 'topNN'), got "
+                        f"{type(how).__name__} {how!r}")
     if how == "mean":
         return mean_pool(scores)
     if how == "max":

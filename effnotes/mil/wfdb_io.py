@@ -15,10 +15,13 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from effnotes.mil.beats import BeatBank, check_window, segment_beats
+from effnotes.validation import check_real
 
 
 def resample(signal: np.ndarray, rate: float, target_rate: int) -> np.ndarray:
     """Resample a 1-D ``signal`` from ``rate`` Hz to ``target_rate`` Hz (polyphase filter)."""
+    check_real("rate", rate)
+    check_real("target_rate", target_rate)
     if rate <= 0 or target_rate <= 0:
         raise ValueError(f"sampling rates must be positive, got {rate} and {target_rate}")
     if rate == target_rate:

@@ -15,7 +15,9 @@ Pruning is ``torch.nn.utils.prune``'s reparametrisation: each pruned layer compu
 get no gradient while the model is fine-tuned.
 
 Pruning an already pruned model prunes further, to the new target compression of the whole
-model (which must not be below the one it has). A target that would leave a layer without any
+model (which must not be below the one it has); a weight that is exactly zero counts as pruned
+already, so a model whose masks were folded into its weights (:func:`make_permanent`) is
+pruned from where it stands. A target that would leave a layer without any
 weight is refused for the per-layer strategies (every layer keeps the same fraction, so that
 fraction is too small) and warned about, naming the layers, for the global ones (where a
 layer can lose all its weights to the global ranking, and that is a finding).
@@ -31,12 +33,16 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
+from effnotes.validation import check_integer
+
 STRATEGIES = ("global_magnitude", "layer_magnitude", "global_gradient", "layer_gradient", "random")
 
 
 def prunable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """The ``(name, module)`` pairs of every ``Conv2d`` and ``Linear`` except the last one in
     module order, which is taken to be the classifier and never pruned."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     layers = [(name, m) for name, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     if len(layers) < 2:
         raise ValueError("the model has nothing to prune: it needs at least one Conv2d or Linear "
@@ -81,9 +87,17 @@ def _compute_gradients(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor
     inputs, targets = batch
     was_training = model.training
     model.eval()  # batch-norm statistics stay as they are
-    model.zero_grad(set_to_none=True)
-    nn.functional.cross_entropy(model(inputs), targets).backward()
-    model.train(was_training)
+    try:
+        model.zero_grad(set_to_none=True)
+        logits = model(inputs)
+        classes = logits.shape[-1] if logits.ndim == 2 else None
+        if classes is None or int(targets.max()) >= classes:
+            raise ValueError(f"batch targets must be class indices below the model's "
+                             f"{classes} outputs, got a largest target of {int(targets.max())}"
+                             f" for logits of shape {tuple(logits.shape)}")
+        nn.functional.cross_entropy(logits, targets).backward()
+    finally:
+        model.train(was_training)
 
 
 def _check_batch(batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,6 +111,12 @@ def _check_batch(batch) -> tuple[torch.Tensor, torch.Tensor]:
                          f"{tuple(inputs.shape)} and {tuple(targets.shape)}")
     if inputs.is_floating_point() and not torch.isfinite(inputs).all():
         raise ValueError("batch inputs must be finite: they hold NaN or infinite values")
+    if targets.ndim != 1 or targets.is_floating_point() or targets.is_complex() \
+            or targets.dtype == torch.bool:
+        raise TypeError(f"batch targets must be a 1-D tensor of integer class indices, got "
+                        f"{targets.dtype} of shape {tuple(targets.shape)}")
+    if int(targets.min()) < 0:
+        raise ValueError(f"batch targets must be class indices >= 0, got {int(targets.min())}")
     return inputs, targets
 
 
@@ -107,9 +127,9 @@ class LayerEmptiedWarning(UserWarning):
 @dataclass(frozen=True)
 class PruningOutcome:
     """What :func:`prune_model` did: the strategy, the target compression, the keep fraction
-    of the prunable weights, how many prunable weights were kept of how many, and the
-    compression of the whole model actually reached (``|θ| / |θ≠0|`` counted through the masks,
-    the non-prunable parameters as dense)."""
+    of the prunable weights, how many prunable weights were kept (nonzero after masking) of
+    how many, and the compression of the whole model actually reached (``|θ| / |θ≠0|`` counted
+    through the masked weights, the non-prunable parameters as dense)."""
 
     strategy: str
     compression: float
@@ -120,8 +140,12 @@ class PruningOutcome:
 
 
 def _current_mask(module: nn.Module) -> torch.Tensor:
+    """What the layer keeps now: its mask (all ones if it has none) without the weights that
+    are exactly zero, so that a model pruned before and made permanent (its zeros folded into
+    the weights, the masks dropped) counts as pruned as it is."""
     mask = getattr(module, "weight_mask", None)
-    return torch.ones_like(module.weight) if mask is None else mask.detach().clone()
+    mask = torch.ones_like(module.weight) if mask is None else mask.detach().clone()
+    return mask * (module.weight.detach() != 0).to(mask.dtype)
 
 
 def _new_mask(method: prune.BasePruningMethod, scores: torch.Tensor,
@@ -149,6 +173,7 @@ def prune_model(model: nn.Module, strategy: str, compression: float, *,
         raise ValueError(f"strategy {strategy!r} scores weights by |w * dL/dw| and needs a batch")
     if batch is not None:
         batch = _check_batch(batch)
+    seed = check_integer("seed", seed, 0)
     named = prunable_layers(model)
     layers = [m for _, m in named]
     fraction = keep_fraction(model, compression)
@@ -221,7 +246,7 @@ def prune_model(model: nn.Module, strategy: str, compression: float, *,
     for module, mask in zip(layers, new_masks):
         prune.custom_from_mask(module, "weight", mask)
     model.zero_grad(set_to_none=True)
-    return outcome(sum(int(torch.count_nonzero(m.weight_mask)) for m in layers))
+    return outcome(sum(int(torch.count_nonzero(m.weight)) for m in layers))
 
 
 def masks(model: nn.Module) -> dict[str, torch.Tensor]:

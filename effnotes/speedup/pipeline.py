@@ -75,6 +75,13 @@ class PipelineRun:
         return self.delay_s * self.batches * self.batch_size
 
 
+def _check_sizes(*, batches, batch_size, repeats, dataset) -> None:
+    for name, value in (("batches", batches), ("batch_size", batch_size), ("repeats", repeats)):
+        check_integer(name, value, 1)
+    if len(dataset) == 0:
+        raise ValueError("the dataset is empty")
+
+
 def time_one_epoch(model_factory: Callable[[], nn.Module], dataset: Dataset, *, delay_s: float,
                    workers: int, batches: int, batch_size: int, repeats: int = 3,
                    device: torch.device | str = "cpu", seed: int = 0, label: str = "") -> PipelineRun:
@@ -120,8 +127,17 @@ def bottleneck_experiment(model_factory: Callable[[], nn.Module], dataset: Datas
     loader prefetches while the model computes, so part of the delay is hidden and the extra
     data-wait falls below the injected total.
     """
-    if not delay_s > 0:
+    if not check_real("delay_s", delay_s) > 0:
         raise ValueError(f"delay_s must be positive to measure its attribution, got {delay_s}")
+    if isinstance(workers, (str, bytes)) or not hasattr(workers, "__iter__"):
+        raise TypeError(f"workers must be a sequence of worker counts, got "
+                        f"{type(workers).__name__}")
+    workers = tuple(workers)
+    if not workers:
+        raise ValueError("workers must name at least one worker count")
+    for count in workers:
+        check_integer("workers", count, 0)
+    _check_sizes(batches=batches, batch_size=batch_size, repeats=repeats, dataset=dataset)
     per_sample = actual_sleep_s(delay_s)
     rows = []
     for n_workers in workers:
@@ -161,6 +177,9 @@ def amdahl_experiment(wide_factory: Callable[[], nn.Module], narrow_factory: Cal
     ``compute_speedup_clean``, ``predicted_speedup``, ``predicted_from_clean``,
     ``measured_speedup`` and the four timed runs.
     """
+    _check_sizes(batches=batches, batch_size=batch_size, repeats=repeats, dataset=dataset)
+    if delay_s is not None and not check_real("delay_s", delay_s) >= 0:
+        raise ValueError(f"delay_s must be non-negative seconds or None, got {delay_s}")
     common = dict(workers=0, batches=batches, batch_size=batch_size, repeats=repeats, device=device)
     wide_clean = time_one_epoch(wide_factory, dataset, delay_s=0.0, label="wide", **common)
     narrow_clean = time_one_epoch(narrow_factory, dataset, delay_s=0.0, label="narrow", **common)

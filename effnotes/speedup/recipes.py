@@ -10,6 +10,7 @@ import numbers
 from dataclasses import dataclass, replace
 from itertools import product
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -19,6 +20,7 @@ from effnotes.data.digits import DigitsSplit, make_loaders
 from effnotes.runtime import seed_everything
 from effnotes.tradeoff import SeedSweep
 from effnotes.training import TrainConfig, evaluate, train
+from effnotes.validation import check_integer, check_real
 
 
 class DigitsMLP(nn.Module):
@@ -70,6 +72,14 @@ class Recipe:
     depth: int = 2
     batch_size: int = 64
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"name must be a non-empty string, got {self.name!r}")
+        if not isinstance(self.config, TrainConfig):
+            raise TypeError(f"config must be a TrainConfig, got {type(self.config).__name__}")
+        for field in ("width", "depth", "batch_size"):
+            object.__setattr__(self, field, check_integer(field, getattr(self, field), 1))
+
     def build_model(self, split: DigitsSplit | None = None) -> DigitsMLP:
         """The recipe's MLP, sized for ``split``'s images and classes (the digits if None)."""
         if split is None:
@@ -99,8 +109,16 @@ def run_budget_sweep(recipes: list[Recipe], budgets: list[int], seeds: list[int]
     """
     if not recipes or not budgets or not seeds:
         raise ValueError("recipes, budgets and seeds must all be non-empty")
-    if any((not isinstance(b, int)) or b < 1 for b in budgets):
+    if any(isinstance(b, (bool, np.bool_)) or not isinstance(b, numbers.Integral) or b < 1
+           for b in budgets):
         raise ValueError(f"budgets are epoch counts and must be positive integers, got {budgets}")
+    budgets = [int(b) for b in budgets]
+    seeds = [check_integer("seeds", s, 0) for s in seeds]
+    for recipe in recipes:
+        if not isinstance(recipe, Recipe):
+            raise TypeError(f"recipes must be Recipe objects, got {type(recipe).__name__}")
+    if not isinstance(split, DigitsSplit):
+        raise TypeError(f"split must be a DigitsSplit, got {type(split).__name__}")
     rows = []
     cells = list(product(recipes, budgets, seeds))
     for recipe, budget, seed in tqdm(cells, desc="budget sweep", disable=not progress):
@@ -123,17 +141,30 @@ def sweeps_by_recipe(runs: pd.DataFrame, *, cost: str = "train_time_s",
                      quality: str = "val_accuracy", cost_unit: str = "s") -> dict[str, SeedSweep]:
     """Split a :func:`run_budget_sweep` frame into one :class:`~effnotes.tradeoff.SeedSweep`
     per recipe, with ``cost`` and ``quality`` taken from the named columns."""
+    _check_runs(runs, ("recipe", cost, quality))
     return {name: SeedSweep.from_frame(group, cost=cost, quality=quality, label=str(name),
                                        cost_unit=cost_unit)
             for name, group in runs.groupby("recipe", sort=False)}
+
+
+def _check_runs(runs: pd.DataFrame, columns: tuple[str, ...]) -> None:
+    if not isinstance(runs, pd.DataFrame):
+        raise TypeError(f"runs must be a pandas DataFrame, got {type(runs).__name__}")
+    missing = [c for c in columns if c not in runs.columns]
+    if missing:
+        raise KeyError(f"runs lacks columns {missing}; it has {list(runs.columns)}")
+    if runs.empty:
+        raise ValueError("runs has no rows")
 
 
 def curve_targets(runs: pd.DataFrame, target: float, *, points: int = 8) -> list[float]:
     """``points`` target accuracies from the lowest seed-mean accuracy of any (recipe,
     budget) cell (rounded up to a hundredth, and at least 0.5) to ``target``, rounded to
     three decimals: the range over which :func:`speedup_over_targets` reads ``S(q)``."""
-    import numpy as np
-
+    _check_runs(runs, ("recipe", "budget", "val_accuracy"))
+    if not 0 < check_real("target", target) <= 1:
+        raise ValueError(f"target must be an accuracy in (0, 1], got {target}")
+    check_integer("points", points, 2)
     lowest = runs.groupby(["recipe", "budget"])["val_accuracy"].mean().min()
     low = float(np.ceil(lowest * 100) / 100)
     return [float(q) for q in np.round(np.linspace(max(low, 0.5), target, points), 3)]

@@ -94,6 +94,10 @@ def residual_add(skip: torch.Tensor, branch: torch.Tensor, tau: float | None) ->
     unit-variance, independent inputs the output has unit variance. ``tau=None`` is the
     standard ``skip + branch``. ``skip`` and ``branch`` must have the same shape (no
     broadcasting: a mismatch is a bug upstream)."""
+    for name, value in (("skip", skip), ("branch", branch)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"residual_add: {name} must be a torch.Tensor, got "
+                            f"{type(value).__name__}")
     if skip.shape != branch.shape:
         raise ValueError(f"residual_add: skip has shape {tuple(skip.shape)} but branch has "
                          f"{tuple(branch.shape)}; they must match")
