@@ -31,6 +31,8 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
+#: The strategies :func:`prune_model` accepts: magnitude or gradient scores ranked over the
+#: whole model or per layer, and random pruning as the control.
 STRATEGIES = ("global_magnitude", "layer_magnitude", "global_gradient", "layer_gradient", "random")
 
 
