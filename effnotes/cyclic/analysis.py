@@ -24,8 +24,9 @@ from effnotes.results import as_frame
 REGULARISERS = ("label_smoothing", "mixup")
 
 #: How many seed SDs a gap may reach before the per-pair check counts it (the paper card's
-#: "within 2 seed SDs"), and how many standard errors make a method's effect "strong".
+#: "within 2 seed SDs").
 GAP_SDS = 2.0
+#: How many standard errors make a method's effect on the standard curve "strong".
 STRONG_Z = 2.0
 #: The paper's correlation check: r of the two curves' method effects at least this.
 PAPER_CORRELATION = 0.8

@@ -311,7 +311,8 @@ def agreement_checks(points: pd.DataFrame, *, threshold_sd: float = 2.0,
                      baseline: str = "baseline") -> dict:
     """The chapter's agreement checks for one experiment's ``points``, live or stored.
 
-    Returns a dict with
+    Returns a dict with:
+
     - ``n_later``: (method, budget) pairs after the first budget;
     - ``n_beyond``: those whose gap exceeds ``threshold_sd`` pooled seed SDs;
     - ``allowed_beyond``: the count that chance alone stays within with probability

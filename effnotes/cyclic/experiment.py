@@ -26,7 +26,8 @@ TORCH_WARMUP_START = 1e-3
 
 
 def setup_of(profile) -> CyclicSetup:
-    """The :class:`CyclicSetup` (schedule and read-off grid, in epochs) a profile describes."""
+    """The :class:`~effnotes.cyclic.runs.CyclicSetup` (schedule and read-off grid, in epochs)
+    a profile describes."""
     return CyclicSetup(warmup_epochs=profile.warmup_epochs,
                        first_cycle_epochs=profile.first_cycle_epochs,
                        multiplier=profile.multiplier, n_cycles=profile.n_cycles,

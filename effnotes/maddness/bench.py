@@ -34,7 +34,9 @@ from effnotes.runtime import _cpu_model
 
 LAYOUT_NAMES = {"C": "row-major", "F": "column-major"}
 FLUSH_BYTES = 128 * 2**20
-DEFAULT_CALL = "maddness matmul"  # est.matmul(A): checks, a fresh output, the fused kernel
+#: The method name of the timed default call ``est.matmul(A)``: input checks, a fresh output
+#: array, the fused kernel.
+DEFAULT_CALL = "maddness matmul"
 RAW_KERNEL = "maddness fused"
 
 

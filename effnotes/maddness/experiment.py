@@ -43,6 +43,8 @@ SPLIT_RTOL, SPLIT_ATOL = 1e-5, 1e-8
 KERNEL_RTOL, KERNEL_ATOL = 1e-5, 1e-4
 #: the codebooks of the chapter's worked example (and of its headline figures)
 EXAMPLE_CODEBOOKS = 16
+#: the approximate methods compared at every budget on the digits layer
+#: (:func:`tradeoff_methods` adds faiss's PQ where faiss is installed)
 METHODS = ["MADDNESS", "PQ", "Bolt", "RandGauss", "PCA"]
 COMPILED = {"exact", "MADDNESS", "RandGauss", "PCA", FAISS_PQ}  # NumPy's BLAS, numba, faiss
 
@@ -183,7 +185,8 @@ def hash_function(profile, state, *, progress=False) -> dict:
 
 def split_search(profile, state, *, progress=False) -> dict:
     """The prefix-sum SSE of every split point of one bucket (60 rows, 6 columns, sorted by
-    column 0) against brute force, and the threshold :func:`best_split` picks."""
+    column 0) against brute force, and the threshold
+    :func:`~effnotes.maddness.hashing.best_split` picks."""
     rng = state["_rng"]
     bucket = rng.normal(size=(60, 6)) + np.outer(np.sign(rng.normal(size=60)), np.ones(6))
     ordered = bucket[np.argsort(bucket[:, 0], kind="stable")]

@@ -20,9 +20,9 @@ once by numba and cached per process. The source follows what makes numba's code
   and infinity as they go: ``x - x`` is 0 for a finite ``x`` and NaN otherwise, summed per
   row across codebooks (SIMD lanes over rows, like the comparisons). A block holding a
   non-finite value stops its range of blocks and is reported in ``status``; the caller
-  names the row and column (:func:`first_nonfinite`).
+  names the row and column (:func:`~effnotes.maddness.estimator.check_split_columns`).
 
-Call :func:`get_kernel` and use :func:`prepare` to lay out the model's arrays.
+Call :func:`get_kernel` and use :func:`prepare_tables` to lay out the model's arrays.
 """
 
 from __future__ import annotations

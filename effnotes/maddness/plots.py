@@ -103,7 +103,7 @@ def plot_bench(table: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
 def plot_lambda_grid(grid: pd.DataFrame, ncodebooks: int, lam: float,
                      ax: plt.Axes | None = None) -> plt.Axes:
     """Relative accuracy against fused kernel time for every ridge penalty λ of a
-    :func:`~effnotes.maddness.accuracy.lambda_grid` result (one line per λ, log time), with
+    :func:`~effnotes.maddness.experiment.lambda_grid` result (one line per λ, log time), with
     the point (``ncodebooks``, ``lam``) circled and its figures in the title."""
     chosen = grid[(grid["ncodebooks"] == ncodebooks) & (grid["lam"] == lam)]
     if chosen.empty:

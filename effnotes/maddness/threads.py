@@ -40,6 +40,7 @@ from effnotes.maddness.bench import (LAYOUT_NAMES, _blas_info, _time, shape_data
 from effnotes.runtime import _cpu_model
 
 CASES = [("C", 10), ("F", 100)]  # (layout, M): row-major M=10, column-major M=100
+#: bytes of the buffer the bandwidth probe copies (256 MiB, far larger than the caches)
 COPY_BYTES = 256 * 2**20
 
 

@@ -28,6 +28,7 @@ from effnotes.masking.collator import SpecialTokens
 
 #: Environment variable naming a prepared corpus file to use instead of training a tokeniser.
 CORPUS_ENV = "EFFNOTES_MASKING_CORPUS"
+#: The tokeniser's special tokens, given ids 0 to 4 in this order.
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 _FORMAT = 1
 

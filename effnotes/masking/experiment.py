@@ -303,7 +303,8 @@ EXPERIMENT = Experiment(CHAPTER, [prepare, pretraining, analysis])
 
 
 def run(profile, *, progress: bool = False) -> Result:
-    """Every stage of the chapter's experiment at ``profile``: the :class:`Result`."""
+    """Every stage of the chapter's experiment at ``profile``: the
+    :class:`~effnotes.contract.Result`."""
     return EXPERIMENT.run(profile, progress=progress)
 
 
@@ -340,12 +341,12 @@ def analyse(result, *, n_boot: int = 2000, min_speedup: float = 1.1) -> dict:
     lists of records), its data, or the stages' state. Keys:
 
     - ``speedups``: arm -> :class:`~effnotes.tradeoff.SpeedupEstimate` over constant 15%;
-    - ``losses``, ``probes``: :func:`arm_summary` frames of final held-out loss and probe
-      accuracy (mean, t interval, paired difference from constant 15%);
+    - ``losses``, ``probes``: :func:`~effnotes.masking.analysis.arm_summary` frames of final
+      held-out loss and probe accuracy (mean, t interval, paired difference from constant 15%);
     - ``direction``: final loss 30→15 − 15→30, ``(mean, low, high)`` over seeds (nats);
     - ``untrained_probe``: the untrained encoder's probe accuracy, ``(mean, low, high)``;
     - ``verdict``: :func:`~effnotes.masking.analysis.verdict`'s dict;
-    - ``rate_gap``: the largest |share of tokens that were targets − scheduled mean rate|;
+    - ``rate_gap``: the largest ``|share of tokens that were targets − scheduled mean rate|``;
     - ``beats_unigram``: every run's final loss is below the unigram loss;
     - ``probe_beats_majority``: every run's probe beats the majority class (None when the
       probe was skipped: a reader's corpus without labels; ``probes`` is then empty);

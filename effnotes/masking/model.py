@@ -87,7 +87,7 @@ class MaskedLanguageModel(nn.Module):
 
     def mlm_loss(self, inputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Mean cross-entropy (nats per target) over the positions where ``labels`` is not
-        :data:`IGNORE`; only those positions go through the head."""
+        :data:`~effnotes.masking.collator.IGNORE`; only those positions go through the head."""
         if labels.shape != inputs.shape:
             raise ValueError(f"labels {tuple(labels.shape)} and inputs {tuple(inputs.shape)} differ in shape")
         targets = labels != IGNORE

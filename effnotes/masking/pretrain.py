@@ -94,8 +94,9 @@ def pretrain(chunks: torch.Tensor, eval_masks: FrozenMasks, schedule: MaskingSch
              init_seed: int = 0, data_seed: int = 0, mask_seed: int = 0,
              device: torch.device | str = "cpu", progress: bool = False,
              description: str = "") -> PretrainResult:
-    """Pretrain a fresh :class:`MaskedLanguageModel` on ``chunks`` ``(n, seq_len)`` with the
-    masking rate of ``schedule``. Batches are drawn without replacement, epoch by epoch."""
+    """Pretrain a fresh :class:`~effnotes.masking.model.MaskedLanguageModel` on ``chunks``
+    ``(n, seq_len)`` with the masking rate of ``schedule``. Batches are drawn without
+    replacement, epoch by epoch."""
     device = torch.device(device)
     if chunks.ndim != 2 or chunks.dtype != torch.long:
         raise ValueError(f"chunks must be a (n, seq_len) long tensor, got {chunks.dtype} {tuple(chunks.shape)}")

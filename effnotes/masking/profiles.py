@@ -47,7 +47,7 @@ class Profile:
     n_boot: int
     #: the criterion's smallest speedup of 30->15 over constant 15% (a ratio of steps)
     min_speedup: float
-    #: the largest allowed |share of tokens that were targets - scheduled mean rate|
+    #: the largest allowed ``|share of tokens that were targets - scheduled mean rate|``
     #: (a fraction of the ordinary tokens)
     rate_tolerance: float
     #: whether the live page's findings (kind "result") are asserted; correctness claims

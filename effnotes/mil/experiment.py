@@ -56,7 +56,8 @@ def seed_range(profile) -> range:
 
 
 def cohort_config(profile, **overrides) -> CohortConfig:
-    """The :class:`CohortConfig` a profile describes (with ``overrides`` of its fields)."""
+    """The :class:`~effnotes.mil.cohort.CohortConfig` a profile describes (with ``overrides``
+    of its fields)."""
     values = {"n_patients": profile.n_patients, "n_beats": profile.n_beats,
               "instance_beats": profile.instance_beats,
               "witness_positive": profile.witness_positive,

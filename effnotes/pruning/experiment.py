@@ -168,7 +168,8 @@ EXPERIMENT = Experiment(CHAPTER, [literature, main_grid, sensitivity, checkpoint
 
 
 def run(profile, *, progress: bool = False) -> Result:
-    """Every stage at ``profile`` (the chapter's ``Profile``); the :class:`Result`."""
+    """Every stage at ``profile`` (the chapter's ``Profile``); the
+    :class:`~effnotes.contract.Result`."""
     return EXPERIMENT.run(profile, progress=progress)
 
 

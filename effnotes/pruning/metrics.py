@@ -38,7 +38,7 @@ class SizeReport:
 
     @property
     def compression(self) -> float:
-        """|θ| / |θ ≠ 0| over all parameters."""
+        """``|θ| / |θ ≠ 0|`` over all parameters."""
         return self.params / self.params_nonzero
 
     @property

@@ -14,7 +14,7 @@ class Profile:
 
     #: how many seeds (dense models) each grid trains; seeds first_seed .. first_seed + seeds - 1
     seeds: int
-    #: the main grid's target compression ratios |θ| / |θ ≠ 0| (1 is the dense control)
+    #: the main grid's target compression ratios ``|θ| / |θ ≠ 0|`` (1 is the dense control)
     compressions: tuple
     #: the compression ratios of the two checkpoint grids (pitfall 1)
     flip_compressions: tuple

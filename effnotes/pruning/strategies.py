@@ -35,6 +35,8 @@ from torch.nn.utils import prune
 
 from effnotes.validation import check_integer
 
+#: The strategies :func:`prune_model` accepts: magnitude or gradient scores ranked over the
+#: whole model or per layer, and random pruning as the control.
 STRATEGIES = ("global_magnitude", "layer_magnitude", "global_gradient", "layer_gradient", "random")
 
 

@@ -33,7 +33,7 @@ class Profile:
     amdahl_batches: int
     #: hidden width of the Amdahl experiment's wide MLP (the narrow one has a quarter)
     amdahl_wide: int
-    #: largest relative error |measured / predicted - 1| of Amdahl's prediction claimed
+    #: largest relative error ``|measured / predicted - 1|`` of Amdahl's prediction claimed
     amdahl_tolerance: float
     #: how far the stall claims may miss, as a fraction (of the steady compute time for the
     #: compute-after-a-stall claim, of the injected delay for the thread comparison)

@@ -13,7 +13,8 @@ The stages, in order (each ``stage(profile, state, *, progress) -> dict``):
    parity of :mod:`.gpu_bench` (the step times are a separate stored benchmark).
 
 ``--store`` writes the outputs to ``results/unit_scaling/<profile>.json`` with provenance;
-:mod:`.claims` judges them. ``python -m effnotes.unit_scaling.experiment`` is an alias.
+:mod:`~effnotes.unit_scaling.claims` judges them. ``python -m effnotes.unit_scaling.experiment``
+is an alias.
 """
 
 from __future__ import annotations
@@ -184,8 +185,8 @@ EXPERIMENT = Experiment(CHAPTER, [load_corpus, variance_checks, depth_analysis,
 
 
 def run(profile, *, progress: bool = False) -> Result:
-    """Every stage at ``profile`` (the chapter's :class:`~.profiles.Profile`); the
-    :class:`~effnotes.contract.Result`."""
+    """Every stage at ``profile`` (the chapter's
+    :class:`~effnotes.unit_scaling.profiles.Profile`); the :class:`~effnotes.contract.Result`."""
     return EXPERIMENT.run(profile, progress=progress)
 
 

@@ -1,5 +1,5 @@
 """Thin modules around :mod:`.functional`, one op each, so that scale tracking
-(:mod:`.analysis`) can hook every op of a model by its module name."""
+(:mod:`~effnotes.unit_scaling.analysis`) can hook every op of a model by its module name."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ class Linear(nn.Module):
 
     Unit scaling: ``init_std=1`` and ``alpha=1/sqrt(in_features)`` (the default). The
     standard parametrisation: ``init_std=0.02, alpha=1``. ``precision`` is ``"fp32"``,
-    ``"fp8_sim"``, ``"fp8_sim_dynamic"`` or ``"fp8_cuda"`` (see :func:`functional.scaled_linear`).
+    ``"fp8_sim"``, ``"fp8_sim_dynamic"`` or ``"fp8_cuda"`` (see
+    :func:`~effnotes.unit_scaling.functional.scaled_linear`).
     Input ``(..., in_features)``, output ``(..., out_features)``."""
 
     def __init__(self, in_features: int, out_features: int, *, init_std: float = 1.0,

@@ -49,7 +49,7 @@ class Profile:
     #: largest relative error of a Monte Carlo variance against its exact value
     #: (a fraction; loose at smoke, where few samples are drawn)
     mc_tolerance: float
-    #: largest |FP8 / FP32 - 1| of μS's final loss (a fraction)
+    #: largest ``|FP8 / FP32 - 1|`` of μS's final loss (a fraction)
     fp8_gap_tolerance: float
     #: smallest FP8 / FP32 - 1 of SP's final loss with a plain cast (a fraction)
     sp_fp8_min_gap: float

@@ -29,11 +29,11 @@ OPTIMIZERS = ("adamw", "lion")
 @dataclass(frozen=True)
 class TrainSettings:
     """How to train: ``steps`` of ``batch_size`` windows of the model's ``seq_len`` bytes,
-    peak rate ``lr`` (the μS/SP rules of :func:`optimizer_groups` apply relative to
-    ``base_width``), fully decoupled ``weight_decay``, ``warmup_steps`` then cosine decay to
-    ``min_lr_ratio`` of the peak. A loss above ``max_loss`` or not finite ends the run as
-    diverged. Validation uses ``eval_batches`` fixed batches. ``optimizer`` is ``"adamw"``
-    (betas 0.9, 0.95) or ``"lion"`` (:mod:`.lion`, betas 0.9, 0.99)."""
+    peak rate ``lr`` (the μS/SP rules of :func:`~effnotes.unit_scaling.model.optimizer_groups`
+    apply relative to ``base_width``), fully decoupled ``weight_decay``, ``warmup_steps`` then
+    cosine decay to ``min_lr_ratio`` of the peak. A loss above ``max_loss`` or not finite ends
+    the run as diverged. Validation uses ``eval_batches`` fixed batches. ``optimizer`` is
+    ``"adamw"`` (betas 0.9, 0.95) or ``"lion"`` (:mod:`.lion`, betas 0.9, 0.99)."""
 
     steps: int = 200
     batch_size: int = 16
@@ -111,7 +111,8 @@ def _autocast(device, dtype):
 def train_decoder(config: DecoderConfig, data: ByteSplit, settings: TrainSettings, *,
                   device: torch.device | str = "cpu", autocast_dtype: torch.dtype | None = None,
                   compile: bool = False, progress: bool = False, label: str = "") -> TrainRun:
-    """Build a :class:`Decoder` from ``config`` (seeded by ``settings.seed``) and train it;
+    """Build a :class:`~effnotes.unit_scaling.model.Decoder` from ``config`` (seeded by
+    ``settings.seed``) and train it;
     ``autocast_dtype=torch.bfloat16`` runs under autocast (the BF16 baseline on a GPU);
     ``compile=True`` compiles each block (regional compilation)."""
     device = torch.device(device)
