@@ -15,11 +15,13 @@ from scipy.stats import binom
 
 from effnotes.validation import check_integer, check_real
 
+#: The two kinds of run a points or runs frame holds: one cyclic run, and standard runs at
+#: each trough budget.
 KINDS = ("standard", "cyclic")
 
 #: The numeric columns a points or runs frame may hold: column -> (lowest allowed value,
 #: whether that value itself is allowed, highest allowed value or None).
-_NUMERIC = {"val_accuracy": (0.0, True, 1.0), "train_time_s": (0.0, True, None),
+NUMERIC_COLUMNS = {"val_accuracy": (0.0, True, 1.0), "train_time_s": (0.0, True, None),
             "budget_epochs": (0.0, False, None), "seed": (0.0, True, None)}
 
 
@@ -39,20 +41,20 @@ def check_frame(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> pd.
 
 def check_numeric_columns(frame: pd.DataFrame, columns, name: str) -> None:
     """Each of ``columns`` of ``frame`` must hold finite numbers in its range (accuracies in
-    [0, 1], seconds and seeds >= 0, budgets > 0, as in :data:`_NUMERIC`, else only finite):
+    [0, 1], seconds and seeds >= 0, budgets > 0, as in :data:`NUMERIC_COLUMNS`, else only finite):
     a ``TypeError`` or ``ValueError`` naming the column and the first row that breaks it."""
     for column in columns:
         values = frame[column]
         if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             raise TypeError(f"{name}[{column!r}] must hold numbers, got dtype {values.dtype}")
         array = values.to_numpy(dtype=float)
-        low, inclusive, high = _NUMERIC.get(column, (-np.inf, True, None))
+        low, inclusive, high = NUMERIC_COLUMNS.get(column, (-np.inf, True, None))
         bad = ~np.isfinite(array) | (array < low if inclusive else array <= low)
         if high is not None:
             bad |= array > high
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
-            bound = "finite" if column not in _NUMERIC else (
+            bound = "finite" if column not in NUMERIC_COLUMNS else (
                 f"finite and {'>=' if inclusive else '>'} {low:g}"
                 + (f" and <= {high:g}" if high is not None else ""))
             raise ValueError(f"{name}[{column!r}] must be {bound}: row {frame.index[first]!r} "
@@ -63,7 +65,7 @@ def check_tidy(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None
     """A points or runs frame: :func:`check_frame`, its numeric ``columns`` in range
     (:func:`check_numeric_columns`) and, if it has a ``kind`` column, both :data:`KINDS`."""
     check_frame(frame, columns, name)
-    check_numeric_columns(frame, [c for c in columns if c in _NUMERIC], name)
+    check_numeric_columns(frame, [c for c in columns if c in NUMERIC_COLUMNS], name)
     kinds = set(frame["kind"]) if "kind" in frame.columns else set()
     if kinds and kinds != set(KINDS):
         raise ValueError(f"{name} must hold both kinds {KINDS}, got {sorted(kinds, key=str)}")
