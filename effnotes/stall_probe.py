@@ -25,13 +25,21 @@ from effnotes.chapters import get_chapter
 from effnotes.execution import find_book_root
 
 
+def _imports_widgets(source: str) -> bool:
+    return "import ipywidgets" in source or "import precomputed_controls" in source
+
+
+def _shows_a_widget(source: str) -> bool:
+    return ("widgets." in source and "display(" in source) or "precomputed_controls(" in source
+
+
 def probe_notebook(chapter: str, book_root: Path) -> nbformat.NotebookNode:
     """The chapter's parameters cell, imports cell and widget cells, without outputs."""
     source = nbformat.read(get_chapter(chapter).notebook_path(book_root / "book"), as_version=4)
     code = [c for c in source.cells if c.cell_type == "code"]
     keep = [c for c in code if "parameters" in c.metadata.get("tags", [])]
-    keep += [c for c in code if "import ipywidgets" in c.source][:1]
-    keep += [c for c in code if "widgets." in c.source and "display(" in c.source]
+    keep += [c for c in code if _imports_widgets(c.source)][:1]
+    keep += [c for c in code if _shows_a_widget(c.source) and not _imports_widgets(c.source)]
     if len(keep) < 3:
         raise ValueError(f"chapter {chapter!r} has no parameters, imports and widget cells")
     for cell in keep:
