@@ -65,7 +65,7 @@ def show_claims(live, *, stored_names=("gpu", "gpu-seeds2")) -> PageClaims:
     registry's profile of its name, with the same ``claims()``; display them side by side,
     then for each stored run where it came from, whether its code has changed since, and why
     each claim it fails, fails, and how the verdicts stand across the stored seed sets
-    (:func:`effnotes.stored_runs.seed_set_sentence`). Returns the tables, so the page can
+    (:func:`effnotes.seed_sets.seed_set_sentence`). Returns the tables, so the page can
     assert the live run's enforced claims with :func:`effnotes.claims.assert_claims`."""
     from IPython.display import Markdown, display
 
@@ -73,7 +73,8 @@ def show_claims(live, *, stored_names=("gpu", "gpu-seeds2")) -> PageClaims:
     from effnotes.claims import across_seed_sets, side_by_side
     from effnotes.contract import check_profile_object, stored_result
     from effnotes.experiment_runner import judge
-    from effnotes.stored_runs import seed_set_sentence, staleness
+    from effnotes.seed_sets import seed_set_sentence
+    from effnotes.stored_runs import staleness
 
     chapter = get_chapter(live.chapter)
     live_profile = chapter.profile_class(**_profile_fields(live.parameters))

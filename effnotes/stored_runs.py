@@ -2,15 +2,20 @@
 
 A chapter's stored runs are ``results/<chapter>/<profile>.json`` and
 ``results/<chapter>/<profile>-<suffix>.json`` (another seed set, the reader's data, a
-re-run); other files there are benchmarks with their own reports.
+re-run); other files there are benchmarks. A chapter package whose benchmarks make claims
+lists them as :class:`Benchmark` entries in ``BENCHMARKS`` of its ``bench_claims`` module;
+their stored files are re-judged the same way (:func:`stored_benchmarks`,
+:func:`rejudge_benchmark`) and listed by :func:`status_rows` beside the chapter's runs.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 import subprocess
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +23,7 @@ import pandas as pd
 
 from effnotes.chapters import PROFILES, Chapter, chapters, get_chapter
 from effnotes.contract import Result, stored_result
-from effnotes.results import repository_root, results_root
+from effnotes.results import StoredResult, load_result, repository_root, results_root
 
 
 def stored_run_names(chapter: Chapter | str, root: Path | None = None) -> list[str]:
@@ -130,6 +135,127 @@ def rejudge(result: Result, chapter: Chapter | str | None = None) -> pd.DataFram
     return judge(chapter, result, chapter.profile(result.profile))
 
 
+@dataclass(frozen=True)
+class Benchmark:
+    """A benchmark whose stored files make claims: ``name`` (the command that makes it, e.g.
+    ``"python -m effnotes.maddness.bench"``), ``pattern`` (a regular expression a stored
+    file's name, without ``.json``, must match in full), ``profile`` (the profile its
+    provenance must name; ``None``: any), ``modules`` (the modules a fresh process imports to
+    make and judge it, whose files say whether its code has changed since) and ``claims``
+    (the stored or live data, a mapping, -> a claims table)."""
+
+    name: str
+    pattern: str
+    profile: str | None
+    modules: tuple[str, ...]
+    claims: Callable[[Mapping], pd.DataFrame]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"name must be a non-empty string, got {self.name!r}")
+        try:
+            re.compile(self.pattern)
+        except (re.error, TypeError) as error:
+            raise ValueError(f"pattern must be a regular expression, got {self.pattern!r} "
+                             f"({error})") from None
+        if not isinstance(self.modules, tuple):
+            raise TypeError(f"modules must be a tuple of module names, got "
+                            f"{type(self.modules).__name__}")
+        if not self.modules or not all(isinstance(m, str) and m for m in self.modules):
+            raise ValueError(f"modules must name at least one module, got {self.modules!r}")
+        if not callable(self.claims):
+            raise TypeError(f"claims must be a function, got {type(self.claims).__name__}")
+
+    def matches(self, name: str, provenance: Mapping) -> bool:
+        """Whether the stored file ``name`` (with its ``provenance``) is one of this
+        benchmark's."""
+        return bool(re.fullmatch(self.pattern, name)) and (
+            self.profile is None or provenance.get("profile") == self.profile)
+
+
+def benchmarks(chapter: Chapter | str) -> tuple[Benchmark, ...]:
+    """The chapter's benchmarks that make claims (``BENCHMARKS`` of its ``bench_claims``
+    module; none when it has no such module)."""
+    chapter = get_chapter(chapter) if isinstance(chapter, str) else chapter
+    try:
+        module = chapter.module("bench_claims")
+    except ModuleNotFoundError as error:
+        if error.name != f"{chapter.package}.bench_claims":
+            raise
+        return ()
+    return tuple(module.BENCHMARKS)
+
+
+def stored_benchmarks(chapter: Chapter | str, root: Path | None = None
+                      ) -> list[tuple[str, Benchmark]]:
+    """``(file name, benchmark)`` for each stored file of the chapter that one of its
+    benchmarks judges, sorted by name. A file whose name fits a benchmark but that cannot be
+    read is listed with the first such benchmark (:func:`status_rows` shows it unreadable)."""
+    chapter = get_chapter(chapter) if isinstance(chapter, str) else chapter
+    known = benchmarks(chapter)
+    folder = (root or results_root()) / chapter.name
+    found = []
+    for path in sorted(folder.glob("*.json")) if known and folder.is_dir() else []:
+        candidates = [b for b in known if re.fullmatch(b.pattern, path.stem)]
+        if not candidates:
+            continue
+        try:
+            provenance = load_result(chapter.name, path.stem, root).provenance
+        except (OSError, ValueError):  # listed, so that status shows it unreadable
+            found.append((path.stem, candidates[0]))
+            continue
+        match = next((b for b in candidates if b.matches(path.stem, provenance)), None)
+        if match is not None:
+            found.append((path.stem, match))
+    return found
+
+
+def rejudge_benchmark(chapter: Chapter | str, name: str, root: Path | None = None
+                      ) -> pd.DataFrame:
+    """Today's claims of the stored benchmark file ``results/<chapter>/<name>.json``."""
+    chapter = get_chapter(chapter) if isinstance(chapter, str) else chapter
+    stored = load_result(chapter.name, name, root)
+    match = next((b for b in benchmarks(chapter) if b.matches(name, stored.provenance)), None)
+    if match is None:
+        raise ValueError(f"results/{chapter.name}/{name}.json is not a file of any of the "
+                         f"chapter's benchmarks {[b.name for b in benchmarks(chapter)]}")
+    return judge_benchmark(match, stored.data)
+
+
+@functools.lru_cache(maxsize=None)
+def _module_sources(modules: tuple[str, ...]) -> dict[str, str]:
+    """``{path: blob id}`` of the files a fresh process loads importing ``modules``."""
+    code = (f"import importlib, json\nfor m in {list(modules)!r}:\n    importlib.import_module(m)"
+            "\nfrom effnotes.sources import loaded_sources\nprint(json.dumps(loaded_sources()))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=repository_root(), timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"could not import {list(modules)}: "
+                           f"{done.stderr.strip().splitlines()[-1:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def benchmark_staleness(stored: StoredResult, benchmark: Benchmark) -> Staleness:
+    """How a stored benchmark file stands against today's source files: its stored source
+    hashes when it has them, else the files its benchmark's ``modules`` load today against
+    its commit."""
+    from effnotes.sources import changed_since, committed_blobs
+
+    sources = stored.provenance.get("source_files")
+    if sources:
+        return Staleness(tuple(changed_since(sources)), True,
+                         "compared with the source hashes stored with it")
+    today = _module_sources(benchmark.modules)
+    commit = str(stored.provenance.get("git_commit", "")).split("+", 1)[0]
+    then = committed_blobs(commit, today) if commit and commit != "unknown" else None
+    if then is None:
+        return Staleness((), False, f"it has no stored source hashes, and commit "
+                         f"{commit[:12] or '?'} is not in this checkout's history")
+    changed = tuple(path for path, blob in today.items() if then.get(path) != blob)
+    return Staleness(changed, True, f"the files its benchmark imports today, compared with "
+                     f"commit {commit[:12]}")
+
+
 def matched_commit(result: Result) -> str:
     """Whether a stored run's code was its commit's: "yes", "no: <files>", or "unknown"
     (no source hashes stored, or the commit is not in this checkout's history). A run stored
@@ -157,107 +283,81 @@ def _files(paths, shown: int = 6) -> str:
     return f"{len(paths)} files: " + ", ".join(paths[:shown]) + more
 
 
+def _judged(table: pd.DataFrame) -> tuple[str, str]:
+    return (f"{int(table['holds'].sum())}/{len(table)} hold",
+            ", ".join(table.loc[~table["holds"], "name"]) or "-")
+
+
 def status_rows(root: Path | None = None) -> pd.DataFrame:
-    """One row per stored run of every chapter: where it came from, its claims as judged
-    today, and whether its code is stale. A run whose data no longer fits today's claims
-    shows the error instead of a count."""
+    """One row per stored run of every chapter, then one per stored benchmark file that makes
+    claims: its ``kind`` ("chapter run" or "benchmark"), where it came from, its claims as
+    judged today, and whether its code is stale. A run whose data no longer fits today's
+    claims shows the error instead of a count."""
     rows = []
     for chapter in chapters():
         for name in stored_run_names(chapter, root):
             try:
                 result = stored_result(chapter.name, name, root)
             except (OSError, ValueError) as error:
-                rows.append({"chapter": chapter.name, "run": name, "source": f"unreadable: {error}",
+                rows.append({"chapter": chapter.name, "run": name, "kind": "chapter run",
+                             "source": f"unreadable: {error}",
                              "claims_today": "-", "failing": "-", "matched_commit": "unknown",
                              "code_changed_since": "unknown"})
                 continue
             try:
-                table = rejudge(result, chapter)
-                claims = f"{int(table['holds'].sum())}/{len(table)} hold"
-                failing = ", ".join(table.loc[~table["holds"], "name"]) or "-"
+                claims, failing = _judged(rejudge(result, chapter))
             except Exception as error:  # a schema that no longer fits: show it, do not crash
                 claims, failing = f"cannot judge: {type(error).__name__}: {error}", "?"
             stale = staleness(result, chapter)
-            rows.append({"chapter": chapter.name, "run": name, "source": result.describe(),
+            rows.append({"chapter": chapter.name, "run": name, "kind": "chapter run",
+                         "source": result.describe(),
                          "claims_today": claims, "failing": failing,
                          "matched_commit": matched_commit(result),
+                         "code_changed_since": _files(stale.changed) if stale.known
+                         else "unknown"})
+        for name, benchmark in stored_benchmarks(chapter, root):
+            try:
+                stored = load_result(chapter.name, name, root)
+            except (OSError, ValueError) as error:
+                rows.append({"chapter": chapter.name, "run": name, "kind": "benchmark",
+                             "source": f"unreadable: {error}", "claims_today": "-",
+                             "failing": "-", "matched_commit": "unknown",
+                             "code_changed_since": "unknown"})
+                continue
+            try:
+                claims, failing = _judged(judge_benchmark(benchmark, stored.data))
+            except Exception as error:  # a schema that no longer fits: show it, do not crash
+                claims, failing = f"cannot judge: {type(error).__name__}: {error}", "?"
+            stale = benchmark_staleness(stored, benchmark)
+            rows.append({"chapter": chapter.name, "run": name, "kind": "benchmark",
+                         "source": f"{benchmark.name}: {stored.describe()}",
+                         "claims_today": claims, "failing": failing,
+                         "matched_commit": matched_commit(stored),
                          "code_changed_since": _files(stale.changed) if stale.known
                          else "unknown"})
     return pd.DataFrame(rows)
 
 
-def seeds_of(result: Result) -> str:
-    """The seeds a stored run trained with, as "first–last" (from its parameters)."""
-    parameters = result.parameters
-    first, count = parameters.get("first_seed", 0), parameters.get("seeds")
-    if not isinstance(count, int) or count < 1:
-        return "seeds not recorded"
-    return f"seed {first}" if count == 1 else f"seeds {first}–{first + count - 1}"
+def judge_benchmark(benchmark: Benchmark, data: Mapping) -> pd.DataFrame:
+    """``benchmark``'s claims on ``data`` (a live result or a stored file's data), checked
+    to be a claims table."""
+    from effnotes.claims import check_table
+
+    if not isinstance(data, Mapping):
+        raise TypeError(f"data must be a mapping (a benchmark's result), got "
+                        f"{type(data).__name__}")
+    return check_table(benchmark.claims(data))
 
 
-def _names(names, enforced: pd.Series) -> str:
-    """Claim names as code, each unenforced one marked so."""
-    return ", ".join(f"`{name}`" + ("" if enforced.get(name, True) else " (not enforced)")
-                     for name in names)
+def claims_report(table: pd.DataFrame, label: str) -> str:
+    """The lines a benchmark prints about its claims before storing them: the summary, then
+    each claim marked ``ok``, ``FAIL`` (enforced, fails) or ``no`` (shown, fails)."""
+    from effnotes.claims import check_table, summary
 
-
-def seed_set_sentence(chapter: Chapter | str, profile: str = "gpu",
-                      root: Path | None = None) -> str:
-    """One sentence for a chapter page on how the stored ``profile`` run's verdicts stand on
-    a second, disjoint set of seeds (``<profile>-seeds2``, from ``effnotes experiment CHAPTER
-    --seed-set 2 --store``): which seeds each run drew, how many of today's claims hold on
-    each, and the names of the claims that hold on one set and fail on the other (not
-    established) and of those that fail on both. Says so when either run is not stored."""
-    from effnotes.claims import across_seed_sets
-
-    chapter = get_chapter(chapter) if isinstance(chapter, str) else chapter
-    first = stored_result(chapter.name, profile, root=root)
-    second = stored_result(chapter.name, f"{profile}-seeds2", root=root)
-    if first is None or second is None:
-        return (f"No run of the `{profile}` profile on a second, disjoint set of seeds is "
-                f"stored yet (`effnotes experiment {chapter.name} --profile {profile} "
-                "--seed-set 2 --store` makes one), so no verdict here has been checked "
-                "against the seeds it happened to draw.")
-    tables = {"first": rejudge(first, chapter), "second": rejudge(second, chapter)}
-    verdicts = across_seed_sets(tables)
-    unsettled = verdicts.index[verdicts == "not established"]
-    failing = verdicts.index[verdicts == "fails on every seed set"]
-    held = [int(table["holds"].sum()) for table in tables.values()]
-    total = len(tables["first"])
-    enforced = tables["first"].set_index("name")["enforced"]
-    sentence = (f"The stored `{profile}` run ({seeds_of(first)}) holds {held[0]} of {total} "
-                f"claims; the same profile on a disjoint seed set ({seeds_of(second)}; "
-                f"{second.describe()}) holds {held[1]} of {len(tables['second'])}. ")
-    sentence += (f"Not established, because they hold on one set and fail on the other: "
-                 f"{_names(unsettled, enforced)}. " if len(unsettled) else
-                 "No claim holds on one set and fails on the other. ")
-    sentence += (f"Failing on both: {_names(failing, enforced)}." if len(failing) else
-                 "None fails on both.")
-    return sentence
-
-
-def stored_verdict(result: Result, claim: str) -> str:
-    """"holds" or "fails": today's verdict of the claim named ``claim`` on a stored run."""
-    table = rejudge(result).set_index("name")
-    if claim not in table.index:
-        raise KeyError(f"claim: {result.chapter!r} has no claim named {claim!r}; "
-                       f"its claims are {list(table.index)}")
-    return "holds" if bool(table.loc[claim, "holds"]) else "fails"
-
-
-def seed_set_verdict(chapter: Chapter | str, claim: str, profile: str = "gpu",
-                     root: Path | None = None) -> str:
-    """How the claim named ``claim`` stands across the stored ``profile`` run and its second
-    seed set: "holds on every seed set", "fails on every seed set", "not established", or
-    "judged on one seed set only" when the second is not stored."""
-    from effnotes.claims import across_seed_sets
-
-    chapter = get_chapter(chapter) if isinstance(chapter, str) else chapter
-    runs = [stored_result(chapter.name, name, root=root) for name in
-            (profile, f"{profile}-seeds2")]
-    if any(run is None for run in runs):
-        return "judged on one seed set only"
-    verdicts = across_seed_sets({str(i): rejudge(run, chapter) for i, run in enumerate(runs)})
-    if claim not in verdicts.index:
-        raise KeyError(f"claim: {chapter.name!r} has no claim named {claim!r}")
-    return str(verdicts[claim])
+    table = check_table(table)
+    lines = [f"claims of the {label}: {summary(table)}"]
+    for row in table.itertuples():
+        mark = "ok  " if row.holds else ("FAIL" if row.enforced else "no  ")
+        lines.append(f"  [{mark}] {row.name}: {row.claim} ({row.verdict}"
+                     f"{'' if row.enforced else ', not enforced'})")
+    return "\n".join(lines)

@@ -137,7 +137,7 @@ def test_store_records_claims_and_sources_and_check_compares(toy, tmp_path, monk
 
 def test_seed_set_sentence_names_unsettled_and_failing_claims(toy, tmp_path, monkeypatch):
     from effnotes.experiment_runner import run_experiment
-    from effnotes.stored_runs import seed_set_sentence, seed_set_verdict, stored_verdict
+    from effnotes.seed_sets import seed_set_sentence, seed_set_verdict, stored_verdict
 
     monkeypatch.setenv("EFFNOTES_RESULTS", str(tmp_path))
     assert "No run of the `gpu` profile on a second" in seed_set_sentence("toy", root=tmp_path)

@@ -158,6 +158,8 @@ def test_the_benchmark_runs_at_n1_and_stores_its_result(tmp_path):
             "all_gather_bytes_ratio"} <= set(summary)
     assert 0.25 < summary["all_gather_bytes_ratio"] < 1  # hidden weights at 1 byte, not 2
     assert summary["all_gather_bytes_counted"] == {"fsdp_fp8": 0, "fsdp_fp8_gather8": 0}
+    recorded = {c["name"]: c["holds"] for c in stored.provenance["claims"]}  # judged, stored
+    assert recorded == {"fp8_gather_fewer_bytes": True, "counted_bytes_as_computed": True}
 
     from effnotes.unit_scaling.dist_summary import distributed_summary
 

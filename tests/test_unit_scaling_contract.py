@@ -61,7 +61,7 @@ def test_correctness_claims_are_enforced_at_every_profile():
 
 
 def test_stored_gpu_run_is_judged_and_shows_its_failures():
-    """The stored run breaks claims the live run asserts (issue 20); they must read failing."""
+    """The stored run breaks claims the live run asserts; they must read failing."""
     table = claims(stored_result("unit_scaling", "gpu"), GPU).set_index("name")
     for name in ("sp_residual_peak", "mus_transfer_penalty", "mus_matches_sp_widest"):
         assert not table.loc[name, "holds"], name

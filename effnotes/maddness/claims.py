@@ -117,6 +117,33 @@ def many_core_ratio(result) -> float:
     return float(both["ratio"].max()) if len(both) == 4 else NAN
 
 
+def speed_claims(bench: pd.DataFrame, targets, *, enforced: bool, goals=CALL_GOALS,
+                 where: str = "") -> list[Claim]:
+    """The speed rows of a benchmark table (columns N, M, layout, method, speedup_warm; see
+    :mod:`effnotes.maddness.bench`): for ``est.matmul(A)`` and then for the raw fused kernel,
+    one row per ``(layout, M, least warm speedup)`` of ``targets`` (asserted when
+    ``enforced``), then one row per ``(M, least warm speedup)`` of ``goals`` for
+    ``est.matmul(A)`` with row-major ``A`` (never asserted). Each value is the slowest timed
+    N's warm speedup over NumPy; ``where`` (e.g. ``" with 16 threads"``) is added to each
+    sentence after the shape."""
+    rows = []
+    for method, who, tag in ((DEFAULT_CALL, "est.matmul(A), the call a user writes,", "call"),
+                             (RAW_KERNEL, "the raw fused kernel", "kernel")):
+        for layout, M, target in targets:
+            rows.append(Claim.at_least(
+                f"{tag}_speedup_{layout.replace('-', '_')}_m{M}",
+                f"With {layout} A and M = {M}{where}, {who} is at least the target times "
+                f"faster than NumPy's float32 matmul at every timed N (warm; slowest N).",
+                slowest_speedup(bench, method, layout, M), target, enforced=enforced))
+    for M, goal in goals:
+        rows.append(Claim.at_least(
+            f"goal_call_speedup_row_major_m{M}", f"With row-major A and M = {M}{where}, "
+            f"est.matmul(A) reaches the speed goal over NumPy's float32 matmul at every timed "
+            f"N (warm; slowest N).", slowest_speedup(bench, DEFAULT_CALL, "row-major", M), goal,
+            enforced=False))
+    return rows
+
+
 def claims(result, profile) -> pd.DataFrame:
     """The chapter's claims on ``result`` (a live or stored :class:`~effnotes.contract.Result`)
     at the thresholds of ``profile``. A value the run did not measure is NaN (the claim then
@@ -148,7 +175,7 @@ def claims(result, profile) -> pd.DataFrame:
         Claim.at_most("quantisation_error_within_bound", "The summed 8-bit entries are off by "
                       "no more than C/(2 alpha) (largest error minus the bound).",
                       n("table_error") - n("table_bound"), FLOAT_SLACK, kind="correctness"),
-        # Rewritten (issue 20 item 7): "lut.max() <= 255" could not fail, the table being
+        # Rewritten: "lut.max() <= 255" could not fail, the table being
         # stored as uint8 after clipping; the entry before clipping can.
         Claim.at_most("quantised_entries_fit_a_byte", "Every quantised table entry, before "
                       "clipping, fits in a byte (largest entry).", n("lut_unclipped_max"), 255,
@@ -175,22 +202,8 @@ def claims(result, profile) -> pd.DataFrame:
                        _at(digits, "MADDNESS", 16, "relative_accuracy"),
                        profile.min_relative_accuracy),
     ]
-    bench = _frame(result, "bench")
-    for method, who, tag in ((DEFAULT_CALL, "est.matmul(A), the call a user writes,", "call"),
-                             (RAW_KERNEL, "the raw fused kernel", "kernel")):
-        for layout, M, target in profile.speed_targets:
-            rows.append(Claim.at_least(
-                f"{tag}_speedup_{layout.replace('-', '_')}_m{M}",
-                f"With {layout} A and M = {M}, {who} is at least the target times faster "
-                f"than NumPy's float32 matmul at every timed N (warm; slowest N).",
-                slowest_speedup(bench, method, layout, M), target,
-                enforced=profile.enforce_speed))
-    for M, goal in CALL_GOALS:
-        rows.append(Claim.at_least(
-            f"goal_call_speedup_row_major_m{M}", f"With row-major A and M = {M}, est.matmul(A) "
-            f"reaches issue 14's goal over NumPy's float32 matmul at every timed N (warm; "
-            f"slowest N).", slowest_speedup(bench, DEFAULT_CALL, "row-major", M), goal,
-            enforced=False))
+    rows += speed_claims(_frame(result, "bench"), profile.speed_targets,
+                         enforced=profile.enforce_speed)
     many = profile.threads >= MANY_THREADS
     rows += [
         Claim.below("cold_calls_lose_at_many_threads", f"With {MANY_THREADS} threads, a cold "

@@ -288,7 +288,7 @@ def claims(result, profile) -> pd.DataFrame:
             "measured in the slow pipeline, predicts the measured end-to-end speedup within "
             "the profile's tolerance (|measured / predicted - 1|).", n["amdahl_error"],
             profile.amdahl_tolerance, enforced=timing),
-        # Rewritten (issue 20, item 7): this was "compute growth / injected delay >
+        # Rewritten: this was "compute growth / injected delay >
         # -stall_tolerance", which at stall_tolerance = 0.5 cannot fail: the growth is at
         # least -(steady compute / injected delay), and steady compute is a small part of the
         # delay. Measured against the steady compute time instead, the same tolerance bounds
@@ -311,7 +311,7 @@ def claims(result, profile) -> pd.DataFrame:
         Claim.at_most(
             "sparse_dense_kernel_not_faster", "... and faster by at most the inverse.",
             n["sparse_dense_measured"], 1 / (1 - tol), enforced=timing),
-        # Rewritten (issue 20, item 7): "the CSR kernel falls short of 10x" could not fail in
+        # Rewritten: "the CSR kernel falls short of 10x" could not fail in
         # practice; "far from 10x" now means it realises at most half its FLOP ratio.
         Claim.at_most(
             "csr_far_from_theory", "The CSR kernel turns at most half of its theoretical "

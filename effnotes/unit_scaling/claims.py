@@ -137,7 +137,7 @@ def claims(result, profile) -> pd.DataFrame:
                       "model's best rate costs μS at most the profile's transfer tolerance in "
                       "final loss (fraction)", _get(s, "mus_penalty"), profile.transfer_tolerance,
                       enforced=results),
-        # Rewritten (issue 20): "SP's penalty >= 3x μS's" held whenever μS's was 0. Now a
+        # Rewritten: "SP's penalty >= 3x μS's" held whenever μS's was 0. Now a
         # difference with a floor fixed by the definition of transfer: SP's rate must cost
         # at least one transfer tolerance more than μS's.
         Claim.at_least("sp_penalty_over_mus", "SP's rate transfers worse than μS's: SP's "

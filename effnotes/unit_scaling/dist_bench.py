@@ -298,6 +298,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.out:
             with open(args.out, "w", encoding="utf-8") as handle:
                 json.dump({"wall_time_s": wall, **result}, handle, indent=1)
+        from effnotes.claims import as_records, failing
+        from effnotes.stored_runs import claims_report
+        from effnotes.unit_scaling.bench_claims import distributed_claims
+
+        claims = distributed_claims(result)
+        print(claims_report(claims, "distributed benchmark"), flush=True)
         if args.store:
             from effnotes.results import save_result
 
@@ -305,8 +311,11 @@ def main(argv: list[str] | None = None) -> int:
             path = save_result(CHAPTER, name, result,
                                profile="tiny" if args.tiny else "gpu",
                                parameters={"config": asdict(config), "world_size": ctx.world_size},
-                               wall_time_s=wall, device=ctx.device)
+                               wall_time_s=wall, device=ctx.device,
+                               extra_provenance={"claims": as_records(claims)})
             print(f"stored {path}")
+        elif len(failing(claims)):
+            return 1
     return 0
 
 

@@ -620,12 +620,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:
             json.dump({"wall_time_s": wall, **result}, handle, indent=1, default=str)
+    claims = None
+    if args.step_times:
+        from effnotes.claims import as_records, failing
+        from effnotes.stored_runs import claims_report
+        from effnotes.unit_scaling.bench_claims import step_time_claims
+
+        claims = step_time_claims(result)
+        print(claims_report(claims, "step-time comparison"))
     if args.store:
         parameters = {name: asdict(config) for name, config in STEP_TIME_CONFIGS.items()}
         path = save_result("unit_scaling", "gpu_step_times", result, profile="gpu",
-                           parameters=parameters, wall_time_s=wall, device="cuda")
+                           parameters=parameters, wall_time_s=wall, device="cuda",
+                           extra_provenance={"claims": as_records(claims)})
         print(f"stored {path}")
-    return 0
+    return 0 if args.store or claims is None or not len(failing(claims)) else 1
 
 
 __all__ = ["ARMS", "Arm", "PARITY_ARMS", "STEP_TIME_CONFIGS", "ThroughputConfig",

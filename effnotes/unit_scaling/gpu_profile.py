@@ -137,8 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     import time
     from dataclasses import asdict
 
+    from effnotes.claims import as_records, failing
     from effnotes.results import save_result
     from effnotes.runtime import describe_hardware
+    from effnotes.stored_runs import claims_report
+    from effnotes.unit_scaling.bench_claims import profile_claims
 
     parser = argparse.ArgumentParser(prog="python -m effnotes.unit_scaling.gpu_profile",
                                      description=__doc__,
@@ -165,14 +168,16 @@ def main(argv: list[str] | None = None) -> int:
     totals = table[["bf16_ms", "fp8_ms"]].sum()
     print(f"kernel time: bf16 {totals['bf16_ms']:.1f} ms, fp8 {totals['fp8_ms']:.1f} ms, "
           f"ratio {totals['bf16_ms'] / totals['fp8_ms']:.3f}")
+    data = {"hardware": describe_hardware(device).as_dict(), "breakdown": table.reset_index()}
+    claims = profile_claims(data)
+    print(claims_report(claims, "kernel-time profile"))
     if args.store:
-        data = {"hardware": describe_hardware(device).as_dict(),
-                "breakdown": table.reset_index()}
         path = save_result("unit_scaling", "gpu_profile", data, profile="gpu",
                            parameters={**asdict(config), "profiled_steps": args.steps},
-                           wall_time_s=wall, device=device)
+                           wall_time_s=wall, device=device,
+                           extra_provenance={"claims": as_records(claims)})
         print(f"stored {path}")
-    return 0
+    return 0 if args.store or not len(failing(claims)) else 1
 
 
 if __name__ == "__main__":
