@@ -104,7 +104,7 @@ def _at_most_threads(table: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 def sweep_cells_missing(result) -> float:
     """How many (N, case, thread count, method) cells of the sweep's config have no finite
-    warm time in its table (see :data:`SWEPT_METHODS` and :data:`.threads.CASES`)."""
+    warm time in its table (see :data:`SWEPT_METHODS` and :data:`effnotes.maddness.threads.CASES`)."""
     data = _data(result)
     table = as_frame(data["table"])
     config = data["config"]

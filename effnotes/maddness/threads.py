@@ -39,7 +39,8 @@ from effnotes.maddness.bench import (LAYOUT_NAMES, _blas_info, _time, shape_data
                                      wait_for_quiet)
 from effnotes.runtime import _cpu_model
 
-CASES = [("C", 10), ("F", 100)]  # (layout, M): row-major M=10, column-major M=100
+#: The sweep's cases, as (layout, M): row-major M = 10 and column-major M = 100.
+CASES = [("C", 10), ("F", 100)]
 #: bytes of the buffer the bandwidth probe copies (256 MiB, far larger than the caches)
 COPY_BYTES = 256 * 2**20
 #: the thread-scaling goal, fixed with the sweep: the fused kernel's warm time at 2 threads
