@@ -94,35 +94,49 @@ def _sources_in_subprocess(chapter: str) -> dict[str, str]:
             f"c = get_chapter({chapter!r})\nfor part in ('experiment', 'claims'):\n"
             "    try:\n        c.module(part)\n    except ModuleNotFoundError:\n        pass\n"
             "from effnotes.sources import loaded_sources\nprint(json.dumps(loaded_sources()))")
+    return _loaded_in_subprocess(code, f"the {chapter} experiment")
+
+
+def _loaded_in_subprocess(code: str, what: str) -> dict[str, str]:
+    """Run ``code`` (which ends by printing ``loaded_sources()`` as JSON) in a fresh Python
+    at the repository root and return what it printed; ``what`` names it in the error."""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=repository_root(), timeout=300)
     if done.returncode != 0:
-        raise RuntimeError(f"could not import the {chapter} experiment: "
-                           f"{done.stderr.strip().splitlines()[-1:]}")
+        raise RuntimeError(f"could not import {what}: {done.stderr.strip().splitlines()[-1:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def staleness(result: Result, chapter: Chapter | str | None = None) -> Staleness:
     """How ``result`` (a stored run) stands against today's source files."""
-    from effnotes.sources import committed_blobs, changed_since
-
     if result.provenance is None:
         raise ValueError("staleness is a property of a stored run; this result is live")
-    sources = result.provenance.get("source_files")
+    chapter = get_chapter(chapter or result.chapter) if not isinstance(chapter, Chapter) \
+        else chapter
+    return _staleness(result.provenance, lambda: experiment_sources(chapter.name),
+                      "it predates stored source hashes",
+                      "it predates stored source hashes: the files the experiment imports "
+                      "today")
+
+
+def _staleness(provenance, today_sources, no_hashes: str, compared: str) -> Staleness:
+    """Staleness from a provenance's stored source hashes, or else from the files
+    ``today_sources()`` names against the provenance's commit; ``no_hashes`` and
+    ``compared`` begin the two kinds of sentence."""
+    from effnotes.sources import changed_since, committed_blobs
+
+    sources = provenance.get("source_files")
     if sources:
         return Staleness(tuple(changed_since(sources)), True,
                          "compared with the source hashes stored with it")
-    chapter = get_chapter(chapter or result.chapter) if not isinstance(chapter, Chapter) \
-        else chapter
-    today = experiment_sources(chapter.name)
-    commit = str(result.provenance.get("git_commit", "")).split("+", 1)[0]
+    today = today_sources()
+    commit = str(provenance.get("git_commit", "")).split("+", 1)[0]
     then = committed_blobs(commit, today) if commit and commit != "unknown" else None
     if then is None:
-        return Staleness((), False, f"it predates stored source hashes, and commit "
-                         f"{commit[:12] or '?'} is not in this checkout's history")
+        return Staleness((), False, f"{no_hashes}, and commit {commit[:12] or '?'} is not in "
+                         "this checkout's history")
     changed = tuple(path for path, blob in today.items() if then.get(path) != blob)
-    return Staleness(changed, True, f"it predates stored source hashes: the files the "
-                     f"experiment imports today, compared with commit {commit[:12]}")
+    return Staleness(changed, True, f"{compared}, compared with commit {commit[:12]}")
 
 
 def rejudge(result: Result, chapter: Chapter | str | None = None) -> pd.DataFrame:
@@ -227,33 +241,16 @@ def _module_sources(modules: tuple[str, ...]) -> dict[str, str]:
     """``{path: blob id}`` of the files a fresh process loads importing ``modules``."""
     code = (f"import importlib, json\nfor m in {list(modules)!r}:\n    importlib.import_module(m)"
             "\nfrom effnotes.sources import loaded_sources\nprint(json.dumps(loaded_sources()))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=repository_root(), timeout=300)
-    if done.returncode != 0:
-        raise RuntimeError(f"could not import {list(modules)}: "
-                           f"{done.stderr.strip().splitlines()[-1:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return _loaded_in_subprocess(code, str(list(modules)))
 
 
 def benchmark_staleness(stored: StoredResult, benchmark: Benchmark) -> Staleness:
     """How a stored benchmark file stands against today's source files: its stored source
     hashes when it has them, else the files its benchmark's ``modules`` load today against
     its commit."""
-    from effnotes.sources import changed_since, committed_blobs
-
-    sources = stored.provenance.get("source_files")
-    if sources:
-        return Staleness(tuple(changed_since(sources)), True,
-                         "compared with the source hashes stored with it")
-    today = _module_sources(benchmark.modules)
-    commit = str(stored.provenance.get("git_commit", "")).split("+", 1)[0]
-    then = committed_blobs(commit, today) if commit and commit != "unknown" else None
-    if then is None:
-        return Staleness((), False, f"it has no stored source hashes, and commit "
-                         f"{commit[:12] or '?'} is not in this checkout's history")
-    changed = tuple(path for path, blob in today.items() if then.get(path) != blob)
-    return Staleness(changed, True, f"the files its benchmark imports today, compared with "
-                     f"commit {commit[:12]}")
+    return _staleness(stored.provenance, lambda: _module_sources(benchmark.modules),
+                      "it has no stored source hashes",
+                      "the files its benchmark imports today")
 
 
 def matched_commit(result: Result) -> str:

@@ -28,3 +28,19 @@ def check_real(name: str, value) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     return float(value)
+
+
+def check_frame(frame, columns: tuple[str, ...], name: str):
+    """``frame`` if it is a non-empty DataFrame with ``columns``: a ``TypeError`` if it is no
+    DataFrame, a ``KeyError`` naming the missing columns, a ``ValueError`` if it has no rows
+    (``name`` is the argument's name, for the messages)."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise KeyError(f"{name} lacks columns {missing}; it has {list(frame.columns)}")
+    if frame.empty:
+        raise ValueError(f"{name} has no rows")
+    return frame

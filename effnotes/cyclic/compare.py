@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom
 
-from effnotes.validation import check_integer, check_real
+from effnotes.validation import check_frame, check_integer, check_real
 
 #: The two kinds of run a points or runs frame holds: one cyclic run, and standard runs at
 #: each trough budget.
@@ -23,20 +23,6 @@ KINDS = ("standard", "cyclic")
 #: whether that value itself is allowed, highest allowed value or None).
 NUMERIC_COLUMNS = {"val_accuracy": (0.0, True, 1.0), "train_time_s": (0.0, True, None),
             "budget_epochs": (0.0, False, None), "seed": (0.0, True, None)}
-
-
-def check_frame(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> pd.DataFrame:
-    """``frame`` if it is a non-empty DataFrame with ``columns``: a ``TypeError`` if it is no
-    DataFrame, a ``KeyError`` naming the missing columns, a ``ValueError`` if it has no rows
-    (``name`` is the argument's name, for the messages)."""
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise KeyError(f"{name} lacks columns {missing}; it has {list(frame.columns)}")
-    if frame.empty:
-        raise ValueError(f"{name} has no rows")
-    return frame
 
 
 def check_numeric_columns(frame: pd.DataFrame, columns, name: str) -> None:
@@ -62,7 +48,7 @@ def check_numeric_columns(frame: pd.DataFrame, columns, name: str) -> None:
 
 
 def check_tidy(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
-    """A points or runs frame: :func:`check_frame`, its numeric ``columns`` in range
+    """A points or runs frame: :func:`~effnotes.validation.check_frame`, its numeric ``columns`` in range
     (:func:`check_numeric_columns`) and, if it has a ``kind`` column, both :data:`KINDS`."""
     check_frame(frame, columns, name)
     check_numeric_columns(frame, [c for c in columns if c in NUMERIC_COLUMNS], name)

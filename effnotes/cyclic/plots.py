@@ -7,11 +7,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from effnotes.cyclic.compare import check_frame, check_numeric_columns, check_tidy
+from effnotes.cyclic.compare import check_numeric_columns, check_tidy
 from effnotes.cyclic.readoff import sweep_from_points
 from effnotes.cyclic.schedule import CyclicSchedule
 from effnotes.plotting import plot_tradeoff
-from effnotes.validation import check_integer, check_real
+from effnotes.validation import check_frame, check_integer, check_real
 
 
 def _check_positive(name: str, value) -> float:

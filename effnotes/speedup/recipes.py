@@ -20,7 +20,7 @@ from effnotes.data.digits import DigitsSplit, make_loaders
 from effnotes.runtime import seed_everything
 from effnotes.tradeoff import SeedSweep
 from effnotes.training import TrainConfig, evaluate, train
-from effnotes.validation import check_integer, check_real
+from effnotes.validation import check_frame, check_integer, check_real
 
 
 class DigitsMLP(nn.Module):
@@ -141,27 +141,17 @@ def sweeps_by_recipe(runs: pd.DataFrame, *, cost: str = "train_time_s",
                      quality: str = "val_accuracy", cost_unit: str = "s") -> dict[str, SeedSweep]:
     """Split a :func:`run_budget_sweep` frame into one :class:`~effnotes.tradeoff.SeedSweep`
     per recipe, with ``cost`` and ``quality`` taken from the named columns."""
-    _check_runs(runs, ("recipe", cost, quality))
+    check_frame(runs, ("recipe", cost, quality), "runs")
     return {name: SeedSweep.from_frame(group, cost=cost, quality=quality, label=str(name),
                                        cost_unit=cost_unit)
             for name, group in runs.groupby("recipe", sort=False)}
-
-
-def _check_runs(runs: pd.DataFrame, columns: tuple[str, ...]) -> None:
-    if not isinstance(runs, pd.DataFrame):
-        raise TypeError(f"runs must be a pandas DataFrame, got {type(runs).__name__}")
-    missing = [c for c in columns if c not in runs.columns]
-    if missing:
-        raise KeyError(f"runs lacks columns {missing}; it has {list(runs.columns)}")
-    if runs.empty:
-        raise ValueError("runs has no rows")
 
 
 def curve_targets(runs: pd.DataFrame, target: float, *, points: int = 8) -> list[float]:
     """``points`` target accuracies from the lowest seed-mean accuracy of any (recipe,
     budget) cell (rounded up to a hundredth, and at least 0.5) to ``target``, rounded to
     three decimals: the range over which :func:`speedup_over_targets` reads ``S(q)``."""
-    _check_runs(runs, ("recipe", "budget", "val_accuracy"))
+    check_frame(runs, ("recipe", "budget", "val_accuracy"), "runs")
     if not 0 < check_real("target", target) <= 1:
         raise ValueError(f"target must be an accuracy in (0, 1], got {target}")
     check_integer("points", points, 2)
