@@ -24,6 +24,7 @@ row per op, like Graphcore's ``unit_scaling.analysis.plot``.
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 
@@ -160,21 +161,30 @@ def residual_profile(parametrisation: str, *, depth: int, width: int, tau: float
                      seed: int = 0) -> pd.Series:
     """The residual stream's RMS after each of ``depth`` blocks of a freshly initialised
     decoder (``parametrisation`` "sp" or "mus", ``tau`` for μS) on random tokens; a forward
-    pass only. Index: block number; values: RMS."""
+    pass only. Index: block number; values: RMS. The same arguments give the same numbers,
+    computed once per process."""
+    rms = _residual_rms(parametrisation, depth, width, tau if parametrisation == "mus" else None,
+                        n_heads, seq_len, batch_size, seed)
+    return pd.Series(rms, index=pd.RangeIndex(depth, name="layer"), name="rms")
+
+
+@functools.lru_cache(maxsize=256)
+def _residual_rms(parametrisation: str, depth: int, width: int, tau: float | None,
+                  n_heads: int, seq_len: int, batch_size: int, seed: int) -> tuple[float, ...]:
     config = DecoderConfig(d_model=width, n_layers=depth, n_heads=n_heads, seq_len=seq_len,
-                           parametrisation=parametrisation,
-                           tau=tau if parametrisation == "mus" else None)
+                           parametrisation=parametrisation, tau=tau)
     torch.manual_seed(seed)
     model = Decoder(config)
     rms: list[float] = []
     handles = [block.register_forward_hook(
         lambda mod, args, out: rms.append(float(out.pow(2).mean().sqrt()))) for block in model.blocks]
     try:
-        model(torch.randint(0, config.vocab_size, (batch_size, seq_len)))
+        with torch.no_grad():
+            model(torch.randint(0, config.vocab_size, (batch_size, seq_len)))
     finally:
         for handle in handles:
             handle.remove()
-    return pd.Series(rms, index=pd.RangeIndex(depth, name="layer"), name="rms")
+    return tuple(rms)
 
 
 def plot_residual_profiles(*, tau: float, depth: int, width: int,
