@@ -102,7 +102,8 @@ def _experiment(args: argparse.Namespace) -> int:
     return run_experiment(args.chapter, args.profile, store=args.store, check=args.check,
                           data_path=args.data_path, dirty_reason=args.dirty_reason,
                           seed_set=args.seed_set, device=args.device,
-                          progress=not args.quiet)
+                          progress=not args.quiet,
+                          nondeterministic_reason=args.nondeterministic)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -153,6 +154,10 @@ def make_parser() -> argparse.ArgumentParser:
     experiment.add_argument("--device", default=None,
                             help="run on this device instead of the profile's (e.g. the smoke "
                                  "profile on cuda); not with --store")
+    experiment.add_argument("--nondeterministic", metavar="REASON", default=None,
+                            help="run with PyTorch's default kernels instead of deterministic "
+                                 "ones (for a run that would not fit its time limit); the "
+                                 "reason is recorded in the provenance")
     experiment.add_argument("--quiet", action="store_true", help="no progress bars")
     experiment.set_defaults(handler=_experiment)
 

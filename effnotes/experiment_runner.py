@@ -89,6 +89,8 @@ class Determinism:
     requested: bool
     cublas_workspace_config: str | None
     nondeterministic_ops: tuple[str, ...]
+    #: why determinism was not asked for (``None`` when it was)
+    waived_because: str | None = None
 
     @property
     def deterministic(self) -> bool:
@@ -99,7 +101,8 @@ class Determinism:
         """The record stored in a result's provenance."""
         return {"requested": self.requested, "deterministic": self.deterministic,
                 "cublas_workspace_config": self.cublas_workspace_config,
-                "nondeterministic_ops": list(self.nondeterministic_ops)}
+                "nondeterministic_ops": list(self.nondeterministic_ops),
+                **({"waived_because": self.waived_because} if self.waived_because else {})}
 
 
 def run_deterministically(run: Callable[[], Result]) -> tuple[Result, Determinism]:
@@ -131,6 +134,17 @@ def run_deterministically(run: Callable[[], Result]) -> tuple[Result, Determinis
     return result, Determinism(True, os.environ.get("CUBLAS_WORKSPACE_CONFIG"), tuple(ops))
 
 
+def run_nondeterministically(run: Callable[[], Result], reason: str
+                             ) -> tuple[Result, Determinism]:
+    """``run()`` with PyTorch's default (fast, not bit-for-bit repeatable) kernels, for a run
+    that would not fit its time limit in deterministic mode; ``reason`` is recorded."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValueError("reason must say why the run is not deterministic, got "
+                         f"{reason!r}")
+    return run(), Determinism(False, os.environ.get("CUBLAS_WORKSPACE_CONFIG"), (),
+                              reason.strip())
+
+
 def source_provenance(dirty_reason: str | None) -> tuple[dict[str, Any], list[str]]:
     """The source hashes of the code this process ran and whether it matched its commit:
     ``(provenance entries, files that differ from the commit)``."""
@@ -160,8 +174,11 @@ def _print_claims(table: pd.DataFrame, label: str) -> None:
 def run_experiment(chapter_name: str, profile_name: str, *, store: bool = False,
                    check: bool = False, data_path: str | None = None,
                    dirty_reason: str | None = None, seed_set: int = 1,
-                   device: str | None = None, progress: bool = True) -> int:
-    """The command's work (``device`` overrides the profile's, for a run that is not stored);
+                   device: str | None = None, progress: bool = True,
+                   nondeterministic_reason: str | None = None) -> int:
+    """The command's work (``device`` overrides the profile's, for a run that is not stored;
+    ``nondeterministic_reason``, when given, runs with PyTorch's default kernels and records
+    why);
     returns an exit code (0: done and every enforced claim holds, or
     stored; 1: an enforced claim fails and nothing was stored; 2: refused)."""
     from effnotes.results import COMMIT_ENV, save_result
@@ -201,8 +218,13 @@ def run_experiment(chapter_name: str, profile_name: str, *, store: bool = False,
         return 2
     experiment = chapter.module("experiment")
     start = time.perf_counter()
-    result, determinism = run_deterministically(
-        lambda: experiment.run(profile, progress=progress))
+    if nondeterministic_reason is not None and not nondeterministic_reason.strip():
+        print("--nondeterministic: give the reason the run cannot be deterministic")
+        return 2
+    job = lambda: experiment.run(profile, progress=progress)  # noqa: E731
+    result, determinism = (run_nondeterministically(job, nondeterministic_reason)
+                           if nondeterministic_reason is not None else
+                           run_deterministically(job))
     wall = time.perf_counter() - start
     print(f"{chapter.name} at profile {profile_name}: {wall:.1f} s "
           f"({'deterministic' if determinism.deterministic else 'not bit-for-bit deterministic'})")

@@ -226,3 +226,17 @@ def test_a_stated_commit_skips_the_local_git_status(toy, tmp_path, monkeypatch):
     record = json.loads((tmp_path / "toy" / "ci.json").read_text())
     assert record["provenance"]["tree_clean"] is None  # the stated commit is unknown here
     assert record["provenance"]["git_commit"] == "0" * 40
+
+
+def test_a_run_without_determinism_records_why(toy, tmp_path, monkeypatch):
+    from effnotes.experiment_runner import run_experiment, run_nondeterministically
+
+    monkeypatch.setenv("EFFNOTES_RESULTS", str(tmp_path))
+    assert run_experiment("toy", "gpu", store=True, progress=False, dirty_reason="a test",
+                          nondeterministic_reason="too slow in deterministic mode") == 0
+    p = json.loads((tmp_path / "toy" / "gpu.json").read_text())["provenance"]
+    assert p["deterministic"]["requested"] is False and p["deterministic"]["deterministic"] is False
+    assert p["deterministic"]["waived_because"] == "too slow in deterministic mode"
+    assert run_experiment("toy", "gpu", progress=False, nondeterministic_reason=" ") == 2
+    with pytest.raises(ValueError, match="reason"):
+        run_nondeterministically(lambda: None, "")
