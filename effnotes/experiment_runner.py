@@ -105,6 +105,23 @@ class Determinism:
                 **({"waived_because": self.waived_because} if self.waived_because else {})}
 
 
+def determinism_sentence(provenance: dict[str, Any]) -> str:
+    """What a stored run's provenance says of its kernels' determinism, as a sentence for the
+    page (the record :meth:`Determinism.as_dict` wrote, or its absence in older files)."""
+    record = provenance.get("deterministic") if isinstance(provenance, dict) else None
+    if not isinstance(record, dict):
+        return "It does not record whether its kernels were deterministic."
+    if record.get("deterministic"):
+        return "It ran with PyTorch's deterministic kernels."
+    if not record.get("requested"):
+        why = record.get("waived_because")
+        return ("It ran with PyTorch's default, non-deterministic kernels"
+                + (f" ({why})" if why else "") + ", so a claim that two runs agree bit for "
+                "bit can fail on it.")
+    ops = ", ".join(record.get("nondeterministic_ops") or []) or "some operations"
+    return f"It asked for deterministic kernels, but {ops} had none."
+
+
 def run_deterministically(run: Callable[[], Result]) -> tuple[Result, Determinism]:
     """``run()`` with ``torch.use_deterministic_algorithms(True, warn_only=True)``, cuDNN
     autotuning off and cuBLAS's fixed workspace (set before CUDA starts, when it has not);

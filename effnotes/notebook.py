@@ -72,7 +72,7 @@ def show_claims(live, *, stored_names=("gpu", "gpu-seeds2")) -> PageClaims:
     from effnotes.chapters import get_chapter
     from effnotes.claims import across_seed_sets, side_by_side
     from effnotes.contract import check_profile_object, stored_result
-    from effnotes.experiment_runner import judge
+    from effnotes.experiment_runner import determinism_sentence, judge
     from effnotes.seed_sets import seed_set_sentence
     from effnotes.stored_runs import staleness
 
@@ -90,6 +90,7 @@ def show_claims(live, *, stored_names=("gpu", "gpu-seeds2")) -> PageClaims:
         why = "; ".join(f"*{row.claim}* {row.verdict}" for row in fails.itertuples())
         notes.append(f"**Stored run `{name}`**: {result.describe()}. "
                      f"{staleness(result, chapter).sentence()} "
+                     f"{determinism_sentence(result.provenance)} "
                      + (f"It fails {len(fails)} claim(s): {why}." if len(fails) else
                         "Every claim holds on it."))
     labels = {f"this page ({live.profile})": live_table}

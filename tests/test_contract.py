@@ -240,3 +240,16 @@ def test_a_run_without_determinism_records_why(toy, tmp_path, monkeypatch):
     assert run_experiment("toy", "gpu", progress=False, nondeterministic_reason=" ") == 2
     with pytest.raises(ValueError, match="reason"):
         run_nondeterministically(lambda: None, "")
+
+
+def test_the_page_says_how_deterministic_a_stored_run_was():
+    from effnotes.experiment_runner import Determinism, determinism_sentence
+
+    assert "does not record" in determinism_sentence({})
+    assert "deterministic kernels" in determinism_sentence(
+        {"deterministic": Determinism(True, ":4096:8", ()).as_dict()})
+    waived = Determinism(False, None, (), "too slow").as_dict()
+    assert "non-deterministic" in determinism_sentence({"deterministic": waived})
+    assert "(too slow)" in determinism_sentence({"deterministic": waived})
+    assert "index_add" in determinism_sentence(
+        {"deterministic": Determinism(True, None, ("index_add",)).as_dict()})
