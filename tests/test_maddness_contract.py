@@ -101,3 +101,11 @@ def test_the_stored_gpu_run_is_judged():
     assert len(mclaims.versus_two_core(stored)) == 4
     numbers = mclaims.headline(stored)
     assert "digits relative accuracy, C=16" in numbers
+
+
+def test_the_cold_call_sentence_follows_the_data():
+    from effnotes.maddness.claims import cold_sentence
+
+    assert "lose to BLAS" in cold_sentence(0.45, 16) and "0.45x" in cold_sentence(0.45, 16)
+    assert "beat BLAS at every shape" in cold_sentence(1.6, 16)
+    assert "did not time" in cold_sentence(float("nan"), 16)
