@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -22,6 +24,13 @@ STORED_MARKER = "<!-- stored-runs-table -->"
 #: Where the Claims page lists every chapter's claims (optional in a book).
 CLAIMS_MARKER = "<!-- claims-tables -->"
 PACKAGE_DIR = Path(__file__).resolve().parent
+#: Chapters whose ``ci`` runs train on one torch thread and time nothing, so two of them can
+#: share a 2-core build machine without changing a number they report (a test holds them to
+#: one thread). :func:`execute_for_book` runs them two at a time, each in its own process,
+#: before the chapters that time things, which run alone.
+SHARES_THE_CPU = frozenset({"unit_scaling", "cyclic_tradeoff", "mil_ecg"})
+#: How many chapters of :data:`SHARES_THE_CPU` run at once.
+SIDE_BY_SIDE = 2
 
 
 def newest_package_mtime(package_dir: Path = PACKAGE_DIR) -> float:
@@ -49,20 +58,91 @@ def execute_for_book(book_root: Path, out_dir: Path, *, profile: str = "ci", reu
     """Execute every registered chapter (or reuse a fresh earlier run); record the status."""
     check_profile(profile)
     previous = read_status(out_dir)
-    runs = []
+    runs: dict[str, ChapterRun] = {}
+    pending = []
     for chapter in chapters():
         earlier = previous.get(chapter.name)
         if reuse and is_reusable(earlier, chapter, profile, book_root):
             earlier.status = "reused"
-            runs.append(earlier)
+            runs[chapter.name] = earlier
             print(f"{chapter.name}: reusing the run of {earlier.finished_utc}", flush=True)
+        else:
+            pending.append(chapter)
+    shared = [c for c in pending if c.name in SHARES_THE_CPU] if profile == "ci" else []
+    for run in execute_side_by_side(shared, profile, out_dir, book_root=book_root,
+                                    log_output=log_output):
+        runs[run.chapter] = run
+    for chapter in pending:
+        if chapter in shared:
             continue
         print(f"{chapter.name}: executing at profile {profile} ...", flush=True)
         run = execute_chapter(chapter, profile, out_dir, book_root=book_root, log_output=log_output)
         print(f"{chapter.name}: {run.status} in {run.wall_s:.1f} s", flush=True)
-        runs.append(run)
+        runs[chapter.name] = run
         record_status([run], out_dir)
-    return runs
+    return [runs[c.name] for c in chapters() if c.name in runs]
+
+
+def execute_side_by_side(selected: list[Chapter], profile: str, out_dir: Path, *,
+                         book_root: Path, log_output: bool = False,
+                         at_once: int = SIDE_BY_SIDE) -> list[ChapterRun]:
+    """Execute ``selected`` chapters ``at_once`` at a time, each with ``effnotes run`` in a
+    process of its own and a scratch folder of its own (so no two write one status file);
+    each executed notebook then moves to ``out_dir`` and its run is recorded there. A process
+    that ends without recording its run (it could not reach a kernel, say) gives a failed
+    run with its exit code."""
+    if not selected:
+        return []
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    done: list[ChapterRun] = []
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix="side-by-side-") as scratch:
+        queue, running = list(selected), {}
+        while queue or running:
+            while queue and len(running) < at_once:
+                chapter = queue.pop(0)
+                folder = Path(scratch) / chapter.name
+                command = [sys.executable, "-m", "effnotes", "run", chapter.name, "--profile",
+                           profile, "--out", str(folder), "--root", str(book_root)]
+                if log_output:
+                    command.append("--log-output")
+                print(f"{chapter.name}: executing at profile {profile} beside another "
+                      "chapter ...", flush=True)
+                running[chapter.name] = (subprocess.Popen(command), folder, time.perf_counter())
+            time.sleep(0.5)
+            for name, (process, folder, start) in list(running.items()):
+                code = process.poll()
+                if code is None:
+                    continue
+                del running[name]
+                run = _collect_run(name, profile, folder, out_dir, code,
+                                   time.perf_counter() - start)
+                print(f"{name}: {run.status} in {run.wall_s:.1f} s", flush=True)
+                record_status([run], out_dir)
+                done.append(run)
+    return done
+
+
+def _collect_run(name: str, profile: str, folder: Path, out_dir: Path, code: int,
+                 wall_s: float) -> ChapterRun:
+    """The run that ``effnotes run`` recorded in ``folder``, its notebook moved to
+    ``out_dir``; a failed run naming the exit code when it recorded none."""
+    import datetime
+
+    from effnotes.chapters import get_chapter
+
+    run = read_status(folder).get(name)
+    if run is None:
+        finished = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        return ChapterRun(chapter=name, profile=profile, status="failed", wall_s=wall_s,
+                          output=str(out_dir / f"{name}.ipynb"), finished_utc=finished,
+                          parameters=get_chapter(name).parameters(profile),
+                          error=f"effnotes run exited with code {code} and recorded no run")
+    notebook = folder / f"{name}.ipynb"
+    if notebook.is_file():
+        shutil.move(str(notebook), out_dir / f"{name}.ipynb")
+    run.output = str(out_dir / f"{name}.ipynb")
+    return run
 
 
 def _run_note(run: ChapterRun) -> str:

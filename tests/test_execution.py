@@ -238,3 +238,47 @@ def test_without_loopback_the_run_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(execution.socket.socket, "bind", refuse)
     with pytest.raises(execution.KernelConnectionError, match="loopback"):
         execution.execute_chapter(chapter, "ci", tmp_path / "out", book_root=tmp_path / "repo")
+
+
+def test_chapters_that_share_the_cpu_train_on_one_thread():
+    for name in build.SHARES_THE_CPU:
+        assert chapters.get_chapter(name).profile("ci").torch_threads == 1, name
+
+
+class FakeRun:
+    """Stands in for an ``effnotes run`` process: records a run (or none) in its --out folder."""
+
+    started = []
+
+    def __init__(self, command):
+        name, folder = command[4], command[command.index("--out") + 1]
+        FakeRun.started.append(name)
+        self.code = 0 if name != "silent" else 2
+        if self.code == 0:
+            from pathlib import Path
+            Path(folder).mkdir(parents=True)
+            (Path(folder) / f"{name}.ipynb").write_text("{}")
+            execution.record_status([execution.ChapterRun(name, "ci", "ok", 1.0, "x", "now", {})],
+                                    Path(folder))
+
+    def poll(self):
+        return self.code
+
+
+def test_side_by_side_runs_collect_each_process_run(tmp_path, registry, monkeypatch):
+    monkeypatch.setattr(build.subprocess, "Popen", FakeRun)
+    for name in ("one", "two", "silent"):
+        chapters.register(Chapter(name, name, f"{name}.ipynb", "none", name,
+                                  {"smoke": TinyProfile(5), "ci": TinyProfile(1),
+                                   "gpu": TinyProfile(2)}))
+    FakeRun.started = []
+    runs = build.execute_side_by_side([chapters.get_chapter(n) for n in ("one", "two", "silent")],
+                                      "ci", tmp_path / "out", book_root=tmp_path)
+    assert FakeRun.started == ["one", "two", "silent"]
+    by_name = {r.chapter: r for r in runs}
+    assert by_name["one"].ok and (tmp_path / "out" / "one.ipynb").is_file()
+    assert by_name["one"].output == str(tmp_path / "out" / "one.ipynb")
+    assert not by_name["silent"].ok and "code 2" in by_name["silent"].error
+    recorded = json.loads((tmp_path / "out" / "status.json").read_text())
+    assert set(recorded) == {"one", "two", "silent"}
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith("side-by-side")]
