@@ -65,15 +65,19 @@ def schedule_multiplier(name: str, step: int, total_steps: int, warmup_steps: in
     return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
-    """How to train: optimiser, learning-rate schedule and loss options.
+    """How to train: optimiser, learning-rate schedule and loss options (frozen: derive a
+    changed copy with :func:`dataclasses.replace`, which checks it again).
 
     ``schedule`` is one of :data:`SCHEDULES` or a callable ``(step, total_steps) -> multiplier``.
     ``warmup_fraction`` is the share of all steps spent warming up (named schedules only).
     ``mixup_alpha`` > 0 trains on MixUp batches whose mixing weight is drawn from
     Beta(alpha, alpha) (0 turns MixUp off); ``channels_last`` puts the model and each
-    ``(n, c, h, w)`` input batch in the channels-last memory format.
+    ``(n, c, h, w)`` input batch in the channels-last memory format. ``momentum`` is SGD's
+    (AdamW has none, so it must be 0 with ``optimizer="adamw"``). ``epochs`` may be a NumPy
+    integer (stored as an ``int``); a callable ``schedule`` must return finite multipliers
+    >= 0 (checked as the scheduler is made, at step 0, and at every step it is asked for).
     """
 
     epochs: int = 10
@@ -91,6 +95,7 @@ class TrainConfig:
     description: str = "training"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "epochs", check_integer("epochs", self.epochs, minimum=1))
         for name in ("lr", "momentum", "weight_decay", "warmup_fraction", "label_smoothing",
                      "mixup_alpha"):
             check_real(name, getattr(self, name))
@@ -99,15 +104,21 @@ class TrainConfig:
         if not isinstance(self.optimizer, str):
             raise TypeError(f"optimizer must be a string, one of {OPTIMIZERS}, got "
                             f"{type(self.optimizer).__name__}")
-        if (not isinstance(self.epochs, int) or isinstance(self.epochs, bool)
-                or self.epochs < 1):
-            raise ValueError(f"epochs must be a positive integer, got {self.epochs!r}")
+        for name in ("progress", "channels_last"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if not isinstance(self.description, str):
+            raise TypeError(f"description must be a string, got "
+                            f"{type(self.description).__name__}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
         if not 0 <= self.momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
+        if self.optimizer == "adamw" and self.momentum != 0:
+            raise ValueError(f"momentum is SGD's; AdamW has none, so momentum must be 0 with "
+                             f"optimizer='adamw', got {self.momentum}")
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay must be non-negative, got {self.weight_decay}")
         if not callable(self.schedule) and self.schedule not in SCHEDULES:
@@ -120,8 +131,6 @@ class TrainConfig:
             raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip}")
         if not (math.isfinite(self.mixup_alpha) and self.mixup_alpha >= 0):
             raise ValueError(f"mixup_alpha must be a finite number >= 0 (0 is off), got {self.mixup_alpha}")
-        if not isinstance(self.channels_last, bool):
-            raise ValueError(f"channels_last must be True or False, got {self.channels_last!r}")
 
 
 @dataclass
@@ -216,7 +225,9 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
 
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
                    total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """A per-step scheduler following ``config.schedule`` over ``total_steps`` steps."""
+    """A per-step scheduler following ``config.schedule`` over ``total_steps`` steps (a
+    :class:`ValueError` naming the schedule if a callable one returns anything but a finite
+    multiplier >= 0)."""
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got "
                         f"{type(optimizer).__name__}")
@@ -227,7 +238,12 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
         user_schedule = config.schedule
 
         def multiplier(step: int) -> float:
-            return float(user_schedule(step, total_steps))
+            value = user_schedule(step, total_steps)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
+                    math.isfinite(value) and value >= 0):
+                raise ValueError(f"config.schedule must return a finite multiplier >= 0, got "
+                                 f"{value!r} at step {step} of {total_steps}")
+            return float(value)
     else:
         warmup = int(round(config.warmup_fraction * total_steps))
         warmup = min(warmup, total_steps - 1)

@@ -4,9 +4,21 @@ message names the argument; different schedules never share a name."""
 import numpy as np
 import pytest
 
+import torch
+
+from effnotes.masking.collator import MaskingCollator, SpecialTokens, frozen_eval_masks, mask_tokens
+from effnotes.masking.pretrain import PretrainConfig
 from effnotes.masking.schedules import MaskingSchedule, check_progress, parse_schedule
 
 LINEAR = MaskingSchedule("linear", 0.3, 0.15)
+SPECIAL = SpecialTokens(0, 1, 2, 3, 4, 50)
+IDS = torch.arange(5, 37).reshape(4, 8)
+
+
+def collator(**changes):
+    arguments = {"seed": 0, **changes}
+    total = arguments.pop("total_steps", 10)
+    return MaskingCollator(LINEAR, arguments.pop("special", SPECIAL), total, **arguments)
 
 CASES = [
     ("kind", lambda: MaskingSchedule("exponential", 0.2), ValueError, "kind"),
@@ -28,6 +40,31 @@ CASES = [
     ("spec rates", lambda: parse_schedule("linear-0.3"), ValueError, "spec"),
     ("spec numbers", lambda: parse_schedule("linear-a-b"), ValueError, "spec"),
     ("spec kind", lambda: parse_schedule("sine-0.3-0.1"), ValueError, "spec"),
+    ("vocab_size float", lambda: SpecialTokens(0, 1, 2, 3, 4, 50.5), TypeError, "vocab_size"),
+    ("pad float", lambda: SpecialTokens(0.0, 1, 2, 3, 4, 50), TypeError, "pad"),
+    ("collator total float", lambda: collator(total_steps=10.5), TypeError, "total_steps"),
+    ("collator total text", lambda: collator(total_steps="10"), TypeError, "total_steps"),
+    ("collator total 0", lambda: collator(total_steps=0), ValueError, "total_steps"),
+    ("collator special tuple", lambda: collator(special=(0, 1)), TypeError, "special"),
+    ("collator seed float", lambda: collator(seed=0.5), TypeError, "seed"),
+    ("collator seed -1", lambda: collator(seed=-1), ValueError, "seed"),
+    ("collator check_ids text", lambda: collator(check_ids="yes"), TypeError, "check_ids"),
+    ("collator step float", lambda: collator()(IDS, 1.5), TypeError, "step"),
+    ("collator step text", lambda: collator()(IDS, "1"), TypeError, "step"),
+    ("collator step at the end", lambda: collator()(IDS, 10), ValueError, "step"),
+    ("mask special tuple", lambda: mask_tokens(IDS, 0.15, (0,), torch.Generator()), TypeError,
+     "special"),
+    ("frozen seed float", lambda: frozen_eval_masks(IDS, SPECIAL, seed=1.5), TypeError, "seed"),
+    ("frozen ids list", lambda: frozen_eval_masks(IDS.tolist(), SPECIAL), TypeError, "ids"),
+    ("frozen special tuple", lambda: frozen_eval_masks(IDS, (0,)), TypeError, "special"),
+    ("pretrain steps float", lambda: PretrainConfig(steps=10.5), TypeError, "steps"),
+    ("pretrain eval_every 0", lambda: PretrainConfig(eval_every=0), ValueError, "eval_every"),
+    ("pretrain lr inf", lambda: PretrainConfig(lr=float("inf")), ValueError, "lr"),
+    ("pretrain weight_decay -1", lambda: PretrainConfig(weight_decay=-1.0), ValueError,
+     "weight_decay"),
+    ("pretrain grad_clip 0", lambda: PretrainConfig(grad_clip=0.0), ValueError, "grad_clip"),
+    ("pretrain grad_clip nan", lambda: PretrainConfig(grad_clip=float("nan")), ValueError,
+     "grad_clip"),
 ]
 
 

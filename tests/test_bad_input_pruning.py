@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from effnotes.models import DigitsCNN
+from effnotes.pruning.grid import PruningGrid
 from effnotes.pruning.metrics import multiply_adds, size_report
 from effnotes.pruning.strategies import (LayerEmptiedWarning, keep_fraction, make_permanent,
                                          masks, prunable_layers, prune_model)
@@ -91,6 +92,13 @@ CASES = [
     ("input_shape wrong", lambda: multiply_adds(model(), (3, 8, 8)), ValueError, "input_shape"),
     ("input_shape empty", lambda: size_report(model(), ()), ValueError, "input_shape"),
     ("input_shape float", lambda: size_report(model(), (1, 8.0, 8)), ValueError, "input_shape"),
+    ("grid seed float", lambda: PruningGrid(seeds=(0.5,)), TypeError, "seeds"),
+    ("grid seed negative", lambda: PruningGrid(seeds=(-1,)), ValueError, "seeds"),
+    ("grid pretrain dict", lambda: PruningGrid(pretrain={}), TypeError, "pretrain"),
+    ("grid finetune dict", lambda: PruningGrid(finetune={}), TypeError, "finetune"),
+    ("grid batch_size 0", lambda: PruningGrid(batch_size=0), ValueError, "batch_size"),
+    ("grid gradient_batch float", lambda: PruningGrid(gradient_batch=2.5), TypeError,
+     "gradient_batch"),
 ]
 
 

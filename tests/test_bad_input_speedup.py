@@ -11,9 +11,10 @@ from torch.utils.data import TensorDataset
 from effnotes.data.digits import load_digits_split, make_loaders
 from effnotes.speedup.kernels import sparse_vs_narrow
 from effnotes.speedup.pipeline import (DelayedDataset, actual_sleep_s, amdahl_experiment,
-                                       bottleneck_experiment, time_one_epoch)
+                                       bottleneck_experiment, stall_by_threads, time_one_epoch)
 from effnotes.speedup.recipes import (RECIPES, DigitsMLP, Recipe, curve_targets,
-                                      run_budget_sweep, sweeps_by_recipe)
+                                      run_budget_sweep, speedup_over_targets, sweep_summary,
+                                      sweeps_by_recipe)
 from effnotes.training import TrainConfig
 from effnotes.speedup.taxonomy import Placement
 
@@ -34,7 +35,15 @@ def epoch(**changes):
 
 RUNS = pd.DataFrame({"recipe": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1],
                      "budget": [1, 1, 1, 1], "train_time_s": [1.0, 1.1, 2.0, 2.1],
-                     "val_accuracy": [0.6, 0.62, 0.7, 0.71]})
+                     "val_accuracy": [0.6, 0.62, 0.7, 0.71],
+                     "test_accuracy": [0.6, 0.6, 0.7, 0.7]})
+SWEEPS = sweeps_by_recipe(RUNS)
+
+
+def targets(*args, **changes):
+    arguments = {"n_boot": 100, **changes}
+    return speedup_over_targets(SWEEPS["a"], SWEEPS["b"], *args, **arguments)
+
 
 CASES = [
     ("val_fraction nan", lambda s: load_digits_split(val_fraction=float("nan")), ValueError,
@@ -142,6 +151,46 @@ CASES = [
                                                         batch_size=0), ValueError, "batch_size"),
     ("amdahl repeats float", lambda s: amdahl_experiment(DigitsMLP, DigitsMLP, dataset(),
                                                          repeats=2.0), TypeError, "repeats"),
+    ("epoch factory text", lambda s: time_one_epoch(
+        "net", dataset(), delay_s=0.0, workers=0, batches=1, batch_size=2), TypeError,
+     "model_factory"),
+    ("epoch seed float", lambda s: epoch(seed=0.5), TypeError, "seed"),
+    ("epoch label number", lambda s: epoch(label=3), TypeError, "label"),
+    ("bottleneck factory text", lambda s: bottleneck_experiment("net", dataset(), delay_s=0.5),
+     TypeError, "model_factory"),
+    ("amdahl wide text", lambda s: amdahl_experiment("wide", DigitsMLP, dataset()), TypeError,
+     "wide_factory"),
+    ("amdahl narrow text", lambda s: amdahl_experiment(DigitsMLP, "narrow", dataset()),
+     TypeError, "narrow_factory"),
+    ("stall factory text", lambda s: stall_by_threads("net", dataset(), delay_s=0.5),
+     TypeError, "model_factory"),
+    ("stall delay 0", lambda s: stall_by_threads(DigitsMLP, dataset(), delay_s=0.0),
+     ValueError, "delay_s"),
+    ("stall delay nan", lambda s: stall_by_threads(DigitsMLP, dataset(), delay_s=float("nan")),
+     ValueError, "delay_s"),
+    ("stall batches 0", lambda s: stall_by_threads(DigitsMLP, dataset(), delay_s=0.5,
+                                                   batches=0), ValueError, "batches"),
+    ("stall empty dataset", lambda s: stall_by_threads(
+        DigitsMLP, TensorDataset(torch.zeros(0, 1)), delay_s=0.5), ValueError, "dataset"),
+    ("summary of a list", lambda s: sweep_summary([]), TypeError, "runs"),
+    ("summary no test column", lambda s: sweep_summary(RUNS.drop(columns="test_accuracy")),
+     KeyError, "test_accuracy"),
+    ("summary empty", lambda s: sweep_summary(RUNS.iloc[:0]), ValueError, "runs"),
+    ("speedups baseline text", lambda s: speedup_over_targets("a", SWEEPS["b"], [0.6],
+                                                              n_boot=100), TypeError,
+     "baseline"),
+    ("speedups improved dict", lambda s: speedup_over_targets(SWEEPS["a"], {}, [0.6],
+                                                              n_boot=100), TypeError,
+     "improved"),
+    ("speedups no targets", lambda s: targets([]), ValueError, "targets"),
+    ("speedups targets text", lambda s: targets("0.6"), TypeError, "targets"),
+    ("speedups target nan", lambda s: targets([float("nan")]), ValueError, "targets"),
+    ("speedups target text", lambda s: targets(["0.6"]), TypeError, "targets"),
+    ("speedups n_boot float", lambda s: targets([0.6], n_boot=100.5), TypeError, "n_boot"),
+    ("speedups seed -1", lambda s: targets([0.6], seed=-1), ValueError, "seed"),
+    ("for_split text", lambda s: DigitsMLP.for_split("digits"), TypeError, "split"),
+    ("sweep progress text", lambda s: run_budget_sweep([RECIPES["baseline"]], [1], [0], s,
+                                                       progress="no"), TypeError, "progress"),
     ("placement component", lambda s: Placement("x", "y", "z", None, "r"), ValueError,
      "component"),
     ("placement action", lambda s: Placement("x", "y", None, "z", "r"), ValueError, "action"),

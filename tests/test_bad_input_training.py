@@ -21,8 +21,9 @@ def model():
 QUIET = {"progress": False}
 
 CASES = [
-    ("epochs bool", lambda: TrainConfig(epochs=True), ValueError, "epochs"),
-    ("epochs float", lambda: TrainConfig(epochs=2.0), ValueError, "epochs"),
+    ("epochs bool", lambda: TrainConfig(epochs=True), TypeError, "epochs"),
+    ("epochs float", lambda: TrainConfig(epochs=2.0), TypeError, "epochs"),
+    ("epochs 0", lambda: TrainConfig(epochs=0), ValueError, "epochs"),
     ("lr text", lambda: TrainConfig(lr="0.1"), TypeError, "lr"),
     ("lr inf", lambda: TrainConfig(lr=float("inf")), ValueError, "lr"),
     ("lr nan", lambda: TrainConfig(lr=float("nan")), ValueError, "lr"),
@@ -44,7 +45,15 @@ CASES = [
     ("grad_clip 0", lambda: TrainConfig(grad_clip=0.0), ValueError, "grad_clip"),
     ("mixup_alpha inf", lambda: TrainConfig(mixup_alpha=float("inf")), ValueError,
      "mixup_alpha"),
-    ("channels_last 1", lambda: TrainConfig(channels_last=1), ValueError, "channels_last"),
+    ("channels_last 1", lambda: TrainConfig(channels_last=1), TypeError, "channels_last"),
+    ("progress text", lambda: TrainConfig(progress="no"), TypeError, "progress"),
+    ("description number", lambda: TrainConfig(description=3), TypeError, "description"),
+    ("momentum with adamw", lambda: TrainConfig(optimizer="adamw", momentum=0.9), ValueError,
+     "momentum"),
+    ("warmup_fraction 1", lambda: TrainConfig(warmup_fraction=1.0), ValueError,
+     "warmup_fraction"),
+    ("grad_clip text", lambda: TrainConfig(grad_clip="1"), TypeError, "grad_clip"),
+    ("schedule number", lambda: TrainConfig(schedule=3), ValueError, "schedule"),
     ("schedule name", lambda: schedule_multiplier("step", 1, 10), ValueError, "schedule"),
     ("schedule step float", lambda: schedule_multiplier("linear", 1.5, 10), TypeError, "step"),
     ("schedule step past end", lambda: schedule_multiplier("linear", 20, 10), ValueError,
@@ -115,6 +124,14 @@ def sgd():
 
 
 @pytest.mark.parametrize("call, error, name", [
+    (lambda: make_optimizer(nn.ReLU(), TrainConfig()), ValueError, "model"),
+    (lambda: make_scheduler(sgd(), TrainConfig(schedule=lambda s, t: float("nan")), 10),
+     ValueError, "schedule"),
+    (lambda: make_scheduler(sgd(), TrainConfig(schedule=lambda s, t: -1.0), 10), ValueError,
+     "schedule"),
+    (lambda: make_scheduler(sgd(), TrainConfig(schedule=lambda s, t: "x"), 10), ValueError,
+     "schedule"),
+    (lambda: make_scheduler(sgd(), TrainConfig(), float("nan")), TypeError, "total_steps"),
     (lambda: make_optimizer("net", TrainConfig()), TypeError, "model"),
     (lambda: make_optimizer(model(), {"lr": 0.1}), TypeError, "config"),
     (lambda: make_scheduler("sgd", TrainConfig(), 10), TypeError, "optimizer"),
@@ -122,8 +139,27 @@ def sgd():
     (lambda: make_scheduler(sgd(), TrainConfig(), 0), ValueError, "total_steps"),
     (lambda: make_scheduler(sgd(), TrainConfig(), 2.5), TypeError, "total_steps"),
     (lambda: make_scheduler(sgd(), TrainConfig(), True), TypeError, "total_steps"),
-], ids=["optimizer model", "optimizer config", "scheduler optimizer", "scheduler config",
+], ids=["optimizer no parameters", "schedule returns nan", "schedule returns negative",
+        "schedule returns text", "scheduler steps nan", "optimizer model", "optimizer config", "scheduler optimizer", "scheduler config",
         "scheduler steps 0", "scheduler steps float", "scheduler steps bool"])
 def test_optimizer_and_scheduler_name_bad_arguments(call, error, name):
     with pytest.raises(error, match=name):
         call()
+
+
+def test_a_train_config_is_frozen_and_a_replaced_copy_is_checked_again():
+    import dataclasses
+
+    config = TrainConfig(epochs=2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.lr = -1.0  # would train with a negative rate if it were allowed
+    with pytest.raises(ValueError, match="lr"):
+        dataclasses.replace(config, lr=-1.0)
+    assert config.lr == 0.1 and dataclasses.replace(config, epochs=3).epochs == 3
+
+
+def test_a_numpy_integer_epoch_count_is_stored_as_an_int():
+    import numpy as np
+
+    config = TrainConfig(epochs=np.int64(3))
+    assert config.epochs == 3 and type(config.epochs) is int

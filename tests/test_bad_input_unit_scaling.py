@@ -57,3 +57,20 @@ def test_decoder_config_accepts_numpy_integers_and_tau():
                            tau=np.float32(0.5))
     assert config == DecoderConfig(d_model=32, n_heads=4, n_layers=2, tau=0.5)
     assert type(config.d_model) is int and config.residual_tau == 0.5
+
+
+@pytest.mark.parametrize("call, error, name", [
+    (lambda: U.scaled_linear(torch.ones(2, 4), torch.ones(3, 4), alpha=float("nan")),
+     ValueError, "alpha"),
+    (lambda: U.scaled_linear(torch.ones(2, 4), torch.ones(3, 4), alpha="1"), TypeError, "alpha"),
+    (lambda: U.readout(torch.ones(2, 4), torch.ones(3, 4), alpha=float("inf")), ValueError,
+     "alpha"),
+    (lambda: U.scale_gradient(torch.ones(2), "2"), TypeError, "scale"),
+    (lambda: U.scale_gradient(torch.ones(2), 0.0), ValueError, "scale"),
+    (lambda: U.cross_entropy(torch.ones(4, 5), torch.zeros(4, dtype=torch.long),
+                             grad_scale=float("nan")), ValueError, "scale"),
+], ids=["linear alpha nan", "linear alpha text", "readout alpha inf", "scale text", "scale 0",
+        "grad_scale nan"])
+def test_bad_multipliers_are_named(call, error, name):
+    with pytest.raises(error, match=name):
+        call()

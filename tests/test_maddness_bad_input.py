@@ -329,3 +329,129 @@ def test_backends_agree_on_nan_without_the_full_scan(pair):
             est.matmul(with_value(A, 4, split, np.nan), check_finite=False)
         messages.append(str(info.value))
     assert messages[0] == messages[1]
+
+
+# --- the baselines and faiss's PQ: the same checks, one interface -----------------------------
+from effnotes.maddness import baselines  # noqa: E402
+from effnotes.maddness.faiss_pq import FaissPQ, faiss_available  # noqa: E402
+
+QUANTISERS = [baselines.ProductQuantizer, baselines.Bolt]
+if faiss_available():
+    QUANTISERS.append(FaissPQ)
+BUDGETED = [*QUANTISERS, baselines.GaussianSketch, baselines.PCAProjection]
+SEEDED = [baselines.ProductQuantizer, baselines.Bolt, baselines.GaussianSketch]
+ALL_METHODS = [baselines.Exact, *BUDGETED]
+A_SMALL = A[:64]
+
+BUDGET_CASES = [(0, ValueError), (-2, ValueError), (4.0, TypeError), (True, TypeError),
+                ("4", TypeError)]
+
+
+@pytest.mark.parametrize("cls", BUDGETED, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("value, error", BUDGET_CASES, ids=lambda v: repr(v))
+def test_a_baselines_bad_budget_is_named(cls, value, error):
+    with pytest.raises(error, match="budget"):
+        cls(budget=value).fit(A_SMALL, B)
+
+
+@pytest.mark.parametrize("cls", SEEDED, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("value, error", [(0.5, TypeError), (-1, ValueError), ("0", TypeError)])
+def test_a_baselines_bad_seed_is_named(cls, value, error):
+    with pytest.raises(error, match="seed"):
+        cls(budget=C, seed=value).fit(A_SMALL, B)
+
+
+@pytest.mark.parametrize("cls", QUANTISERS, ids=lambda c: c.__name__)
+def test_quantisers_name_a_budget_that_does_not_divide_and_too_few_rows(cls):
+    with pytest.raises(ValueError, match="budget=3"):
+        cls(budget=3).fit(A_SMALL, B)
+    with pytest.raises(ValueError, match="A_train has 15 rows"):
+        cls(budget=C).fit(A[:15], B)
+
+
+def test_pca_refuses_more_directions_than_the_data_has():
+    with pytest.raises(ValueError, match="budget must be at most 16"):
+        baselines.PCAProjection(budget=D + 1).fit(A_SMALL, B)
+    with pytest.raises(ValueError, match="budget must be at most 3"):
+        baselines.PCAProjection(budget=4).fit(A[:3], B)
+
+
+BASELINE_FIT_CASES = [
+    ("A_train", A_SMALL.tolist(), B, TypeError), ("A_train", A_SMALL.astype(np.int32), B, TypeError),
+    ("A_train", with_value(A_SMALL, 3, 2, np.nan), B, ValueError), ("A_train", A[:0], B, ValueError),
+    ("A_train", A_SMALL[0], B, ValueError), ("B", A_SMALL, B[:5], ValueError),
+    ("B", A_SMALL, B.astype(np.int64), TypeError), ("B", A_SMALL, with_value(B, 0, 0, np.inf), ValueError),
+]
+
+
+def same_state(a, b) -> bool:
+    if isinstance(b, np.ndarray):
+        return np.array_equal(a, b)
+    if hasattr(b, "__dataclass_fields__"):
+        return all(same_state(getattr(a, f), getattr(b, f)) for f in b.__dataclass_fields__)
+    return a == b
+
+
+@pytest.mark.parametrize("cls", ALL_METHODS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("name, A_train, B_, error", BASELINE_FIT_CASES,
+                         ids=[f"{n}-{i}" for i, (n, *_ ) in enumerate(BASELINE_FIT_CASES)])
+def test_baselines_refuse_bad_fit_input_and_keep_their_state(cls, name, A_train, B_, error):
+    est = cls(budget=C).fit(A_SMALL, B)
+    before = copy.deepcopy({k: v for k, v in vars(est).items() if k != "pq_"})
+    expected = est.matmul(A[:8])
+    with pytest.raises(error, match=rf"\b{name}\b"):
+        est.fit(A_train, B_)
+    assert vars(est).keys() - {"pq_"} == before.keys()
+    assert all(same_state(getattr(est, key), value) for key, value in before.items())
+    assert np.array_equal(est.matmul(A[:8]), expected)
+
+
+@pytest.mark.parametrize("cls", ALL_METHODS, ids=lambda c: c.__name__)
+def test_baselines_refuse_bad_matmul_input_by_name(cls):
+    with pytest.raises(NotFittedError, match="fit"):
+        cls(budget=C).matmul(A)
+    est = cls(budget=C).fit(A_SMALL, B)
+    for value, error in ((A[:, :4], ValueError), (A.astype(np.int16), TypeError),
+                         (with_value(A[:4], 1, 1, np.nan), ValueError), (A.tolist(), TypeError)):
+        with pytest.raises(error, match=r"^A\b"):
+            est.matmul(value)
+
+
+@pytest.mark.skipif(not faiss_available(), reason="faiss-cpu is not installed")
+@pytest.mark.parametrize("threads, error", [(0, ValueError), (-1, ValueError), (1.5, TypeError),
+                                            (True, TypeError)])
+def test_faiss_pq_names_bad_threads(threads, error):
+    with pytest.raises(error, match="threads"):
+        FaissPQ(budget=C, threads=threads).fit(A_SMALL, B)
+
+
+@pytest.mark.skipif(not faiss_available(), reason="faiss-cpu is not installed")
+@pytest.mark.parametrize("out", [np.empty((2, M), np.float32), np.empty((8, M)), [],
+                                 np.empty((M, 8), np.float32).T],
+                         ids=["short", "float64", "list", "not contiguous"])
+def test_faiss_pq_refuses_an_out_array_it_cannot_fill_exactly(out):
+    est = FaissPQ(budget=C).fit(A_SMALL, B)
+    with pytest.raises(ValueError, match="^out must be"):
+        est.matmul(A[:8], out=out)
+    filled = np.full((8, M), np.nan, np.float32)
+    assert est.matmul(A[:8], out=filled) is filled and np.array_equal(filled, est.matmul(A[:8]))
+
+
+@pytest.mark.parametrize("call, error, name", [
+    (lambda: baselines.make_method(3, 4), TypeError, "name"),
+    (lambda: baselines.make_method("LSH", 4), ValueError, "name"),
+    (lambda: baselines.make_method("PQ", 4.5), TypeError, "budget"),
+], ids=["name number", "name unknown", "budget float"])
+def test_make_method_names_bad_arguments(call, error, name):
+    with pytest.raises(error, match=name):
+        call()
+
+
+def test_baselines_accept_float64_and_numpy_integer_budgets():
+    est = baselines.ProductQuantizer(budget=np.int64(C), seed=np.int32(0)).fit(A_SMALL, B)
+    assert np.array_equal(est.matmul(A[:8]),
+                          baselines.ProductQuantizer(budget=C).fit(A_SMALL, B).matmul(A[:8]))
+    for cls in ALL_METHODS:  # float64, as NumPy users pass it: a float32 product comes back
+        out = cls(budget=C).fit(A_SMALL.astype(np.float64), B.astype(np.float64)).matmul(
+            A[:8].astype(np.float64))
+        assert out.dtype == np.float32 and out.shape == (8, M) and np.isfinite(out).all()

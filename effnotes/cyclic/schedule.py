@@ -152,7 +152,7 @@ class CyclicSchedule:
         if not _is_int(total_steps) or total_steps <= 0:
             raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
         if total_steps <= self.warmup:
-            raise ValueError(f"a budget of {total_steps} steps is not longer than the warm-up "
+            raise ValueError(f"total_steps={total_steps} is not longer than the warm-up "
                              f"(W={self.warmup} steps): the schedule never leaves its warm-up")
         return int(total_steps)
 

@@ -15,6 +15,12 @@
 
 PQ and Bolt here encode in NumPy, so their times say nothing about the methods; the
 compiled peers are NumPy's BLAS (exact, RandGauss, PCA) and faiss.
+
+Inputs: ``A_train`` ``(N, D)`` with at least one row (16 for the quantisers) and ``B``
+``(D, M)``, float32 or float64 NumPy arrays, finite (float64 is accepted as NumPy users
+pass it and converted to float32 where a method computes in float32). ``budget`` and
+``seed`` are integers (NumPy integers too), checked at ``fit``; a failed ``fit`` leaves the
+method as it was.
 """
 
 from __future__ import annotations
@@ -25,19 +31,47 @@ import numpy as np
 
 from effnotes.maddness.estimator import NotFittedError, check_matrix
 from effnotes.maddness.tables import quantize_tables
+from effnotes.validation import check_integer
 
 
 class _Base:
     name = "base"
 
     def _check_fit(self, A_train, B):
+        """The checked ``(A_train, B)``; changes nothing (each ``fit`` sets
+        ``n_features_in_`` last, once everything it learns is computed)."""
         A_train = check_matrix("A_train", A_train)
         B = check_matrix("B", B)
+        if A_train.shape[0] == 0 or A_train.shape[1] == 0:
+            raise ValueError(f"A_train must have at least one row and one column, got shape "
+                             f"{A_train.shape}")
         if A_train.shape[1] != B.shape[0]:
             raise ValueError(f"A_train has {A_train.shape[1]} columns but B has {B.shape[0]} "
                              "rows; A @ B needs them equal")
-        self.n_features_in_ = A_train.shape[1]
         return A_train, B
+
+    def _check_budget(self, largest: int | None = None) -> int:
+        """``budget`` as an ``int`` >= 1 (and <= ``largest`` when given)."""
+        budget = check_integer("budget", self.budget, minimum=1)
+        if largest is not None and budget > largest:
+            raise ValueError(f"budget must be at most {largest} for this input, got {budget}")
+        return budget
+
+    def _check_codebooks(self, A_train) -> int:
+        """``budget`` as a number of codebooks: it must divide the ``D`` columns, and
+        ``A_train`` needs 16 rows to train 16 centroids per codebook."""
+        budget = self._check_budget()
+        D = A_train.shape[1]
+        if D % budget:
+            raise ValueError(f"budget={budget} codebooks do not divide the {D} input columns "
+                             "of A_train")
+        if A_train.shape[0] < 16:
+            raise ValueError(f"A_train has {A_train.shape[0]} rows: at least 16 are needed "
+                             "to train 16 centroids")
+        return budget
+
+    def _check_seed(self) -> int:
+        return check_integer("seed", self.seed, minimum=0)
 
     def _check_input(self, A):
         if not hasattr(self, "n_features_in_"):
@@ -54,8 +88,9 @@ class Exact(_Base):
     name = "exact"
 
     def fit(self, A_train, B):
-        _, B = self._check_fit(A_train, B)
+        A_train, B = self._check_fit(A_train, B)
         self.B_ = np.asarray(B, dtype=np.float32)
+        self.n_features_in_ = A_train.shape[1]
         return self
 
     def matmul(self, A):
@@ -74,18 +109,17 @@ class ProductQuantizer(_Base):
         from sklearn.cluster import KMeans
 
         A_train, B = self._check_fit(A_train, B)
-        D, C = A_train.shape[1], self.budget
-        if D % C:
-            raise ValueError(f"{C} codebooks do not divide the {D} input columns")
-        if A_train.shape[0] < 16:
-            raise ValueError(f"A_train has {A_train.shape[0]} rows: at least 16 are needed")
+        C, seed = self._check_codebooks(A_train), self._check_seed()
+        D = A_train.shape[1]
         width = D // C
-        self.centroids_ = np.zeros((C, 16, width))
+        centroids = np.zeros((C, 16, width))
         for c in range(C):
-            km = KMeans(16, n_init=1, random_state=self.seed + c)
-            self.centroids_[c] = km.fit(A_train[:, c * width:(c + 1) * width]).cluster_centers_
-        self.tables_ = np.einsum("ckw,cwm->ckm", self.centroids_,
+            km = KMeans(16, n_init=1, random_state=seed + c)
+            centroids[c] = km.fit(A_train[:, c * width:(c + 1) * width]).cluster_centers_
+        self.centroids_ = centroids
+        self.tables_ = np.einsum("ckw,cwm->ckm", centroids,
                                  np.asarray(B, np.float64).reshape(C, width, -1))
+        self.n_features_in_ = D
         return self
 
     def encode(self, A):
@@ -131,10 +165,12 @@ class GaussianSketch(_Base):
 
     def fit(self, A_train, B):
         A_train, B = self._check_fit(A_train, B)
-        rng = np.random.default_rng(self.seed)
-        S = rng.normal(size=(A_train.shape[1], self.budget)) / np.sqrt(self.budget)
+        budget, seed = self._check_budget(), self._check_seed()
+        rng = np.random.default_rng(seed)
+        S = rng.normal(size=(A_train.shape[1], budget)) / np.sqrt(budget)
         self.S_ = S.astype(np.float32)
         self.SB_ = (S.T @ np.asarray(B, np.float64)).astype(np.float32)
+        self.n_features_in_ = A_train.shape[1]
         return self
 
     def matmul(self, A):
@@ -143,21 +179,25 @@ class GaussianSketch(_Base):
 
 @dataclass
 class PCAProjection(_Base):
-    """Project on the top ``budget`` principal directions of ``A_train``."""
+    """Project on the top ``budget`` principal directions of ``A_train`` (at most
+    ``min(N, D)`` of them exist, so a larger ``budget`` is refused)."""
 
     budget: int = 16
     name = "PCA"
 
     def fit(self, A_train, B):
         A_train, B = self._check_fit(A_train, B)
+        budget = self._check_budget(largest=min(A_train.shape))
         X = np.asarray(A_train, np.float64)
-        self.mean_ = X.mean(axis=0)
-        _, _, vt = np.linalg.svd(X - self.mean_, full_matrices=False)
-        V = vt[: self.budget].T
+        mean = X.mean(axis=0)
+        _, _, vt = np.linalg.svd(X - mean, full_matrices=False)
+        V = vt[:budget].T
         B = np.asarray(B, np.float64)
+        self.mean_ = mean
         self.V_ = V.astype(np.float32)
         self.VB_ = (V.T @ B).astype(np.float32)
-        self.offset_ = (self.mean_ @ B - (self.mean_ @ V) @ (V.T @ B)).astype(np.float32)
+        self.offset_ = (mean @ B - (mean @ V) @ (V.T @ B)).astype(np.float32)
+        self.n_features_in_ = A_train.shape[1]
         return self
 
     def matmul(self, A):
@@ -174,6 +214,9 @@ FAISS_PQ = "PQ (faiss)"
 
 def make_method(name: str, budget: int, **kwargs):
     """A method by ``name`` (a baseline, ``"MADDNESS"`` or ``"PQ (faiss)"``) at ``budget``."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a method name (a string), got {type(name).__name__}")
+    budget = check_integer("budget", budget)
     if name == "MADDNESS":
         from effnotes.maddness.estimator import Maddness
 
@@ -186,6 +229,6 @@ def make_method(name: str, budget: int, **kwargs):
                               "(or faiss-cpu)")
         return FaissPQ(budget=budget, **kwargs)
     if name not in BASELINES:
-        raise ValueError(f"unknown method {name!r}; choose MADDNESS, {FAISS_PQ!r} or one of "
+        raise ValueError(f"unknown method name {name!r}; choose MADDNESS, {FAISS_PQ!r} or one of "
                          f"{list(BASELINES)}")
     return BASELINES[name](budget=budget, **kwargs)

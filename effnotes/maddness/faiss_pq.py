@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from effnotes.maddness.baselines import _Base
+from effnotes.validation import check_integer
 
 _SUM_KERNEL = None
 
@@ -82,30 +83,33 @@ def unpack_codes(packed: np.ndarray, ncodebooks: int) -> np.ndarray:
 @dataclass
 class FaissPQ(_Base):
     """faiss's product quantiser with ``budget`` sub-quantisers of 16 centroids, its C++
-    encoder and a compiled float32 table sum. ``threads``: faiss's OpenMP threads (None:
-    numba's current thread count, so both sides of a comparison use the same)."""
+    encoder and a compiled float32 table sum. ``threads``: faiss's OpenMP threads, a
+    positive integer (None: numba's current thread count, so both sides of a comparison use
+    the same).
+
+    ``A_train`` ``(N, D)``, at least 16 rows, and ``B`` ``(D, M)`` are float32 or float64
+    NumPy arrays (faiss trains and encodes in float32, so float64 input is converted); a
+    failed ``fit`` leaves the quantiser as it was."""
 
     budget: int = 16
     threads: int | None = None
     name = "PQ (faiss)"
 
+    def _check_threads(self) -> int | None:
+        if self.threads is None:
+            return None
+        return check_integer("threads", self.threads, minimum=1)
+
     def _set_threads(self):
         import numba
 
         faiss = import_faiss()
-        faiss.omp_set_num_threads(self.threads or numba.get_num_threads())
+        faiss.omp_set_num_threads(self._check_threads() or numba.get_num_threads())
 
     def fit(self, A_train, B):
         faiss = import_faiss()
         A_train, B = self._check_fit(A_train, B)
-        D, C = A_train.shape[1], self.budget
-        if isinstance(C, bool) or not isinstance(C, (int, np.integer)) or C < 1:
-            raise ValueError(f"budget must be a positive integer, got {C!r}")
-        if D % C:
-            raise ValueError(f"{C} codebooks do not divide the {D} input columns")
-        if A_train.shape[0] < 16:
-            raise ValueError(f"A_train has {A_train.shape[0]} rows: at least 16 are needed "
-                             "to train 16 centroids")
+        D, C = A_train.shape[1], self._check_codebooks(A_train)
         self._set_threads()
         pq = faiss.ProductQuantizer(D, int(C), 4)
         pq.train(np.ascontiguousarray(A_train, dtype=np.float32))
@@ -114,22 +118,35 @@ class FaissPQ(_Base):
                            np.asarray(B, np.float64).reshape(C, D // C, -1))
         self.pq_, self.centroids_ = pq, centroids
         self.tables_ = np.ascontiguousarray(tables, dtype=np.float32)
+        self.n_features_in_ = D
         return self
 
     def encode_packed(self, A) -> np.ndarray:
         """faiss's packed codes of ``A`` (``(N, D)``): uint8 ``(N, ceil(C / 2))``."""
-        A = np.ascontiguousarray(self._check_input(A), dtype=np.float32)
+        return self._codes(self._check_input(A))
+
+    def _codes(self, A: np.ndarray) -> np.ndarray:
+        """:meth:`encode_packed` of an ``A`` already checked."""
         self._set_threads()
-        return self.pq_.compute_codes(A)
+        return self.pq_.compute_codes(np.ascontiguousarray(A, dtype=np.float32))
 
     def encode(self, A) -> np.ndarray:
         """The codes of ``A``: uint8 ``(N, C)`` in 0..15."""
-        return unpack_codes(self.encode_packed(A), self.budget)
+        return unpack_codes(self.encode_packed(A), self.centroids_.shape[0])
 
     def matmul(self, A, out: np.ndarray | None = None) -> np.ndarray:
-        """``sum_c T[c, code_c(a)]`` for every row of ``A``: float32 ``(N, M)``."""
-        packed = self.encode_packed(A)
+        """``sum_c T[c, code_c(a)]`` for every row of ``A``: float32 ``(N, M)``, written
+        into ``out`` when given (a C-contiguous float32 array of that shape)."""
+        A = self._check_input(A)
+        shape = (A.shape[0], self.tables_.shape[2])
+        if out is not None and not (isinstance(out, np.ndarray) and out.dtype == np.float32
+                                    and out.shape == shape and out.flags.c_contiguous
+                                    and out.flags.writeable):
+            raise ValueError(f"out must be a writeable C-contiguous float32 array of shape "
+                             f"{shape}, got {type(out).__name__} "
+                             f"{getattr(out, 'dtype', '')} {getattr(out, 'shape', '')}")
+        packed = self._codes(A)
         if out is None:
-            out = np.empty((len(packed), self.tables_.shape[2]), dtype=np.float32)
+            out = np.empty(shape, dtype=np.float32)
         _lut_sum_kernel()(packed, self.tables_, out)
         return out

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from effnotes.masking.schedules import MaskingSchedule, _check_rate
+from effnotes.validation import check_integer
 
 #: The label of a position the loss ignores (``torch.nn.functional.cross_entropy``'s default).
 IGNORE = -100
@@ -36,6 +37,8 @@ class SpecialTokens:
     vocab_size: int
 
     def __post_init__(self) -> None:
+        for name in ("pad", "unk", "cls", "sep", "mask", "vocab_size"):
+            check_integer(name, getattr(self, name))
         ids = [self.pad, self.unk, self.cls, self.sep, self.mask]
         if sorted(ids) != list(range(len(ids))):
             raise ValueError(f"special token ids must be 0..{len(ids) - 1} in some order, got {ids}")
@@ -49,6 +52,11 @@ class SpecialTokens:
     def never_masked(self, ids: torch.Tensor) -> torch.Tensor:
         """Boolean tensor, True where ``ids`` holds a special token (never a target)."""
         return ids < self.n_special
+
+
+def _check_special(special) -> None:
+    if not isinstance(special, SpecialTokens):
+        raise TypeError(f"special must be a SpecialTokens, got {type(special).__name__}")
 
 
 def _check_ids(ids: torch.Tensor, special: SpecialTokens) -> None:
@@ -71,6 +79,7 @@ def mask_tokens(ids: torch.Tensor, rate: float, special: SpecialTokens,
     whatever the rate.
     """
     rate = _check_rate("masking rate", rate)
+    _check_special(special)
     _check_ids(ids, special)
     return _corrupt(ids, rate, special, generator)
 
@@ -103,14 +112,19 @@ class MaskingCollator:
                  seed: int = 0, device: torch.device | str = "cpu", check_ids: bool = True) -> None:
         if not isinstance(schedule, MaskingSchedule):
             raise TypeError(f"schedule must be a MaskingSchedule, got {type(schedule).__name__}")
-        if total_steps < 1:
-            raise ValueError(f"total_steps must be positive, got {total_steps}")
-        self.schedule, self.special, self.total_steps = schedule, special, int(total_steps)
+        _check_special(special)
+        total_steps = check_integer("total_steps", total_steps, minimum=1)
+        seed = check_integer("seed", seed, minimum=0)
+        if not isinstance(check_ids, bool):
+            raise TypeError(f"check_ids must be True or False, got {check_ids!r}")
+        self.schedule, self.special, self.total_steps = schedule, special, total_steps
         self.check_ids = check_ids
         self.generator = torch.Generator(device=torch.device(device))
-        self.generator.manual_seed(int(seed))
+        self.generator.manual_seed(seed)
 
     def rate_at(self, step: int) -> float:
+        """The masking rate of batch ``step`` (an integer in ``[0, total_steps)``)."""
+        check_integer("step", step)
         if not 0 <= step < self.total_steps:
             raise ValueError(f"step must lie in [0, {self.total_steps}), got {step}")
         return self.schedule.rate(step / self.total_steps)
@@ -151,8 +165,11 @@ def frozen_eval_masks(ids: torch.Tensor, special: SpecialTokens, *, rate: float 
                       seed: int = 12345) -> FrozenMasks:
     """Mask held-out ``ids`` (``(n, length)``) once, on the CPU with a fixed ``seed``, so
     every run is evaluated on the same targets and the same corrupted inputs."""
+    seed = check_integer("seed", seed, minimum=0)
+    _check_special(special)
+    _check_ids(ids, special)
     generator = torch.Generator()
-    generator.manual_seed(int(seed))
+    generator.manual_seed(seed)
     inputs, labels = mask_tokens(ids.cpu(), rate, special, generator)
     if not (labels != IGNORE).any():
         raise ValueError("the frozen evaluation masks hold no targets: use more held-out text")

@@ -22,6 +22,7 @@ from effnotes.masking.model import EncoderConfig, MaskedLanguageModel
 from effnotes.masking.schedules import MaskingSchedule
 from effnotes.runtime import synchronize
 from effnotes.training import schedule_multiplier
+from effnotes.validation import check_integer, check_real
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,14 @@ class PretrainConfig:
     grad_clip: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.steps < 1 or self.batch_size < 1 or self.eval_every < 1:
-            raise ValueError("steps, batch_size and eval_every must be positive")
+        for name in ("steps", "batch_size", "eval_every"):
+            object.__setattr__(self, name, check_integer(name, getattr(self, name), minimum=1))
+        for name in ("lr", "weight_decay", "warmup_fraction", "grad_clip"):
+            check_real(name, getattr(self, name))
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be non-negative, got {self.weight_decay}")
+        if not self.grad_clip > 0:
+            raise ValueError(f"grad_clip must be positive, got {self.grad_clip}")
         if not 0 <= self.warmup_fraction < 1:
             raise ValueError(f"warmup_fraction must lie in [0, 1), got {self.warmup_fraction}")
         if not self.lr > 0:

@@ -24,6 +24,7 @@ from effnotes.pruning.metrics import size_report
 from effnotes.pruning.strategies import STRATEGIES, prune_model
 from effnotes.runtime import seed_everything
 from effnotes.training import TrainConfig, evaluate, train
+from effnotes.validation import check_integer
 
 KEY = ("model", "seed", "strategy", "compression")
 
@@ -51,6 +52,16 @@ class PruningGrid:
             raise ValueError("strategies, compressions and seeds must all be non-empty")
         if any(not c >= 1 for c in self.compressions):
             raise ValueError(f"compressions must all be >= 1, got {self.compressions}")
+        for seed in self.seeds:
+            check_integer("seeds", seed, minimum=0)
+        for name in ("pretrain", "finetune"):
+            value = getattr(self, name)
+            if not (isinstance(value, TrainConfig) or (name == "finetune" and value is None)):
+                raise TypeError(f"{name} must be a TrainConfig"
+                                f"{' or None' if name == 'finetune' else ''}, got "
+                                f"{type(value).__name__}")
+        for name in ("batch_size", "gradient_batch"):
+            check_integer(name, getattr(self, name), minimum=1)
 
 
 def train_dense(model_factory: Callable[[], nn.Module], split: DigitsSplit, config: TrainConfig,

@@ -75,6 +75,12 @@ class PipelineRun:
         return self.delay_s * self.batches * self.batch_size
 
 
+def _check_factory(name: str, factory) -> None:
+    if not callable(factory):
+        raise TypeError(f"{name} must be a callable that builds a fresh model, got "
+                        f"{type(factory).__name__}")
+
+
 def _check_sizes(*, batches, batch_size, repeats, dataset) -> None:
     for name, value in (("batches", batches), ("batch_size", batch_size), ("repeats", repeats)):
         check_integer(name, value, 1)
@@ -89,7 +95,11 @@ def time_one_epoch(model_factory: Callable[[], nn.Module], dataset: Dataset, *, 
     if it is smaller) with a
     per-sample ``delay_s`` and ``workers`` loader processes; repeat ``repeats`` times and keep
     the median of each time (the first batches of a process are no slower than the rest)."""
+    _check_factory("model_factory", model_factory)
     check_integer("workers", workers, 0)
+    check_integer("seed", seed, 0)
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a string, got {type(label).__name__}")
     for name, value in (("batches", batches), ("batch_size", batch_size), ("repeats", repeats)):
         check_integer(name, value, 1)
     check_real("delay_s", delay_s)
@@ -127,6 +137,7 @@ def bottleneck_experiment(model_factory: Callable[[], nn.Module], dataset: Datas
     loader prefetches while the model computes, so part of the delay is hidden and the extra
     data-wait falls below the injected total.
     """
+    _check_factory("model_factory", model_factory)
     if not check_real("delay_s", delay_s) > 0:
         raise ValueError(f"delay_s must be positive to measure its attribution, got {delay_s}")
     if isinstance(workers, (str, bytes)) or not hasattr(workers, "__iter__"):
@@ -177,6 +188,8 @@ def amdahl_experiment(wide_factory: Callable[[], nn.Module], narrow_factory: Cal
     ``compute_speedup_clean``, ``predicted_speedup``, ``predicted_from_clean``,
     ``measured_speedup`` and the four timed runs.
     """
+    _check_factory("wide_factory", wide_factory)
+    _check_factory("narrow_factory", narrow_factory)
     _check_sizes(batches=batches, batch_size=batch_size, repeats=repeats, dataset=dataset)
     if delay_s is not None and not check_real("delay_s", delay_s) >= 0:
         raise ValueError(f"delay_s must be non-negative seconds or None, got {delay_s}")
@@ -213,6 +226,10 @@ def stall_by_threads(model_factory: Callable[[], nn.Module], dataset: Dataset, *
     ``attributed_to_compute`` (the compute growth over the injected delay, a fraction)."""
     from effnotes.runtime import torch_threads
 
+    _check_factory("model_factory", model_factory)
+    if not check_real("delay_s", delay_s) > 0:
+        raise ValueError(f"delay_s must be positive to measure its attribution, got {delay_s}")
+    _check_sizes(batches=batches, batch_size=batch_size, repeats=repeats, dataset=dataset)
     rows = []
     for count in sorted({1, torch.get_num_threads()}):
         with torch_threads(count):

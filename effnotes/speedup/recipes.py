@@ -51,6 +51,8 @@ class DigitsMLP(nn.Module):
     def for_split(cls, split: DigitsSplit, width: int = 128, depth: int = 2) -> "DigitsMLP":
         """The MLP sized for ``split``'s images and classes (for the digits: ``cls(width,
         depth)``, the same layers and initialisation)."""
+        if not isinstance(split, DigitsSplit):
+            raise TypeError(f"split must be a DigitsSplit, got {type(split).__name__}")
         c, h, w = split.image_shape
         return cls(width, depth, split.n_classes, in_features=c * h * w)
 
@@ -119,6 +121,8 @@ def run_budget_sweep(recipes: list[Recipe], budgets: list[int], seeds: list[int]
             raise TypeError(f"recipes must be Recipe objects, got {type(recipe).__name__}")
     if not isinstance(split, DigitsSplit):
         raise TypeError(f"split must be a DigitsSplit, got {type(split).__name__}")
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be True or False, got {progress!r}")
     rows = []
     cells = list(product(recipes, budgets, seeds))
     for recipe, budget, seed in tqdm(cells, desc="budget sweep", disable=not progress):
@@ -167,6 +171,16 @@ def speedup_over_targets(baseline: SeedSweep, improved: SeedSweep, targets: list
     (speedups as cost ratios, in the sweeps' cost unit)."""
     from effnotes.tradeoff import bootstrap_speedup
 
+    for name, sweep in (("baseline", baseline), ("improved", improved)):
+        if not isinstance(sweep, SeedSweep):
+            raise TypeError(f"{name} must be a SeedSweep, got {type(sweep).__name__}")
+    if isinstance(targets, (str, bytes)) or not hasattr(targets, "__iter__"):
+        raise TypeError(f"targets must be a sequence of accuracies, got {type(targets).__name__}")
+    targets = [check_real("targets", q) for q in targets]
+    check_integer("n_boot", n_boot, minimum=1)
+    check_integer("seed", seed, minimum=0)
+    if not targets:
+        raise ValueError("targets is empty: give at least one target accuracy")
     rows = []
     for q in targets:
         estimate = bootstrap_speedup(baseline, improved, float(q), n_boot=n_boot, seed=seed)
@@ -179,4 +193,5 @@ def sweep_summary(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean and standard deviation over seeds of each (recipe, budget) cell's training wall
     time (seconds) and validation and test accuracies (fractions): a row per cell."""
     columns = ["train_time_s", "val_accuracy", "test_accuracy"]
+    check_frame(runs, ("recipe", "budget", *columns), "runs")
     return runs.groupby(["recipe", "budget"])[columns].agg(["mean", "std"])

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from effnotes.unit_scaling.formats import (E4M3, E5M2, cast_backward, cast_backward_dynamic,
                                            cast_forward, cast_forward_dynamic)
+from effnotes.validation import check_real
 
 PRECISIONS = ("fp32", "fp8_sim", "fp8_sim_dynamic", "fp8_cuda")
 ATTENTION_VARIANTS = ("softmax", "sqrt_softmax")
@@ -52,7 +53,7 @@ class _ScaleGradient(torch.autograd.Function):
 
 def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
     """``x`` unchanged in the forward pass; its gradient multiplied by ``scale``."""
-    if not math.isfinite(scale) or scale <= 0:
+    if not check_real("scale", scale) > 0:
         raise ValueError(f"scale must be a positive finite number, got {scale!r}")
     return _ScaleGradient.apply(x, float(scale))
 
@@ -75,7 +76,7 @@ def scaled_linear(x: torch.Tensor, weight: torch.Tensor, *, alpha: float | None 
         raise ValueError(f"x (..., {x.shape[-1]}) does not match weight {tuple(weight.shape)}: "
                          "expected weight of shape (fan_out, fan_in)")
     fan_in = weight.shape[1]
-    alpha = 1.0 / math.sqrt(fan_in) if alpha is None else float(alpha)
+    alpha = 1.0 / math.sqrt(fan_in) if alpha is None else check_real("alpha", alpha)
     if precision == "fp8_cuda":
         from effnotes.unit_scaling.fp8_cuda import fp8_linear
 
@@ -151,7 +152,7 @@ def readout(x: torch.Tensor, weight: torch.Tensor, *, alpha: float | None = None
     """The LM head ``alpha * x @ weight.T`` with ``alpha = 1/fan_in`` by default (μS's
     readout multiplier); kept in high precision."""
     fan_in = weight.shape[1]
-    alpha = 1.0 / fan_in if alpha is None else float(alpha)
+    alpha = 1.0 / fan_in if alpha is None else check_real("alpha", alpha)
     return F.linear(x, weight) * alpha
 
 
