@@ -1,7 +1,6 @@
 """The cyclic chapter's contract: its correctness claims catch a broken method at smoke, and
 its claims judge a live run and the stored gpu run alike."""
 
-import math
 from dataclasses import replace
 
 import pandas as pd
@@ -89,15 +88,17 @@ def test_claims_read_live_and_stored_results_alike(tiny_result, tmp_path, monkey
 
 
 def test_the_stored_gpu_run_shows_the_papers_direction_reversed():
-    """The stored gpu run (before determinism was asked for): the cyclic curve over-rates
-    the regularisers, the reverse of the paper; its first-trough twins differ (GPU kernels
-    were not deterministic); it predates the torch comparison, which it did not measure."""
+    """The stored gpu run (PyTorch's default kernels, the reason recorded): the cyclic curve
+    over-rates the regularisers, the reverse of the paper; its first-trough twins differ
+    (the kernels were not deterministic); its schedule matches PyTorch's."""
     stored = stored_result("cyclic_tradeoff", "gpu")
     table = claims(stored, GPU).set_index("name")
     assert table.loc["paper_underrates_regularisers", "value"] < 0
     assert not table.loc["paper_underrates_regularisers", "holds"]
     assert table.loc["first_trough_is_standard_run", "value"] > 0
-    assert math.isnan(table.loc["schedule_matches_torch", "value"])
+    assert stored.provenance["deterministic"]["requested"] is False
+    assert stored.provenance["deterministic"]["waived_because"]
+    assert table.loc["schedule_matches_torch", "holds"]
     for name in ("troughs_at_formula", "readoff_consistent", "gaps_within_chance",
                  "strong_effects_agree", "saving_at_least", "saving_near_prediction"):
         assert table.loc[name, "holds"], name
