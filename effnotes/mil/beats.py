@@ -47,7 +47,7 @@ class BankConfig:
     noise level (mV) from ``noise``; beats are ``window`` samples centred on the R peak.
     :func:`bank_for_bags` chooses ``duration_s`` for a given longest bag."""
 
-    n_records: int = 32
+    n_records: int = 64
     duration_s: float = 120.0
     sampling_rate: int = 128
     window: int = 128
