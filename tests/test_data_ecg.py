@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 wfdb = pytest.importorskip("wfdb")
 nk = pytest.importorskip("neurokit2")
 
 from effnotes.mil.beats import BankConfig, bank_meta, read_bank  # noqa: E402
-from effnotes.mil.records import (bag_repetition, read_patient_table, records_bank,  # noqa: E402
-                                  records_cohort, repetition_summary)
+from effnotes.mil.cohort import bag_repetition  # noqa: E402
+from effnotes.mil.records import (read_patient_table, records_bags, records_bank,  # noqa: E402
+                                  records_cohort)
 
 RATE = 128
 
@@ -73,17 +75,18 @@ def test_records_become_a_cached_checksummed_bank_and_a_cohort(records, tmp_path
     assert partial.dropped == expected and partial.cohort.n_patients == 3 - len(expected)
 
 
-def test_bag_repetition_counts_the_wrap_around():
+def test_records_bags_match_the_cohort_and_never_repeat():
     from effnotes.mil.beats import BeatBank
 
-    bank = BeatBank(np.zeros((15, 16), np.float32), np.repeat([0, 1], [5, 10]),
-                    np.full(15, 800.0, np.float32), RATE)
-    table = bag_repetition(bank, 12)
-    assert table.to_dict("list") == {"record_beats": [5, 10], "repeated_slots": [7, 2],
-                                     "max_uses": [3, 2]}
-    summary = repetition_summary(bank, [4, 12]).set_index("n_beats")
-    assert summary.loc[4, "records_repeating"] == 0 and summary.loc[12, "records_repeating"] == 2
-    assert summary.loc[12, "mean_repeated_share"] == pytest.approx((7 + 2) / 24)
+    bank = BeatBank(np.zeros((27, 16), np.float32), np.repeat([0, 1, 2], [5, 10, 12]),
+                    np.full(27, 800.0, np.float32), RATE)
+    frame = pd.DataFrame({"record": ["a", "b", "c"], "label": [0, 1, 1], "time": [1.0, 1.0, 1.0],
+                          "event": [False, True, False]})
+    index, kept, dropped = records_bags(bank, frame, n_beats=8, seed=3)
+    assert kept == [1, 2] and dropped == ["a"]
+    assert (np.diff(index, axis=1) == 1).all() and bag_repetition(index)["max_uses"] == 1
+    made = records_cohort(bank, frame, n_beats=8, seed=3)
+    assert np.array_equal(made.cohort.beat_index, index) and made.dropped == ("a",)
 
 
 def test_patient_table_bad_inputs_name_the_problem(records, tmp_path):
@@ -130,7 +133,10 @@ def test_mil_experiment_builds_the_cohort_from_data_path(records, tmp_path, monk
     cohort = build_cohort(profile)
     assert cohort.beats.shape == (3, 20, 128) and cohort.labels.tolist() == [0, 1, 1]
     assert np.isnan(cohort.witness_fraction).all() and not cohort.witness.any()
-    assert (bag_repetition_table(profile)["records_repeating"] == 0).all()
+    repetition = bag_repetition_table(profile)
+    assert repetition["n_beats"].tolist() == [10, 20]
+    assert (repetition["bags_repeating"] == 0).all() and (repetition["max_uses"] == 1).all()
+    assert (repetition["records_dropped"] == 0).all()
     (folder / "patients.csv").unlink()
     with pytest.raises(FileNotFoundError, match="no patient table at .*patients.csv"):
         build_cohort(profile)

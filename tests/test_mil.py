@@ -6,7 +6,9 @@ import pytest
 from effnotes.mil import (BankConfig, BeatBank, CohortConfig, InstanceMIL, TrainConfig,
                           combine_banks, make_cohort, pool, segment_beats, topk_pool)
 from effnotes.mil.baselines import mean_beat_features, morphologic_variability
-from effnotes.mil.beats import load_beat_bank, read_bank, save_bank
+from effnotes.mil.beats import (DURATION_MARGIN, EDGE_BEATS, bank_for_bags, load_beat_bank,
+                                read_bank, save_bank)
+from effnotes.mil.cohort import bag_repetition, contiguous_bag, draw_bags
 from effnotes.mil.experiment import split_patients
 from effnotes.mil.metrics import (cox_top_quartile, instance_auc, score_quartiles,
                                   top_quartile_risk_ratio)
@@ -22,7 +24,7 @@ def ecg():
                                       method="ecgsyn", random_state=3), dtype=float)
 
 
-def small_bank(n_records=4, beats=30, window=128, seed=0):
+def small_bank(n_records=4, beats=50, window=128, seed=0):
     rng = np.random.default_rng(seed)
     t = (np.arange(window) - window // 2) / RATE
     template = np.exp(-0.5 * (t / 0.02) ** 2) + 0.3 * np.exp(-0.5 * ((t - 0.25) / 0.05) ** 2)
@@ -88,7 +90,7 @@ def test_bank_path_from_environment(tmp_path, monkeypatch):
     config = BankConfig(n_records=4, seed=7)
     path = save_bank(small_bank(), tmp_path / "bank.npz", config)
     monkeypatch.setenv("EFFNOTES_ECG_BANK", str(path))
-    assert load_beat_bank(config).n_beats == 120
+    assert load_beat_bank(config).n_beats == 200
 
 
 def test_banks_must_share_a_rate():
@@ -118,6 +120,61 @@ def test_cohort_plants_a_balanced_minority_signal():
         make_cohort(small_bank(), CohortConfig(sampling_rate=250))
     with pytest.raises(ValueError, match="multiple of"):
         CohortConfig(n_beats=41, instance_beats=2)
+
+
+def test_bags_are_consecutive_beats_that_never_repeat():
+    bank = small_bank()
+    cohort = make_cohort(bank, CohortConfig(n_patients=60, n_beats=40))
+    index = cohort.beat_index
+    assert index.shape == (60, 40)
+    assert (np.diff(index, axis=1) == 1).all()  # consecutive, never wrapping to the start
+    assert (bank.record[index] == cohort.record[:, None]).all()  # one record per bag
+    assert np.array_equal(cohort.rr_ms, bank.rr_ms[index])
+    assert bag_repetition(index) == {"repeated_positions": 0, "bags_repeating": 0,
+                                     "mean_repeated_share": 0.0, "max_uses": 1}
+    # a bag exactly as long as its record is the whole record, once
+    whole = make_cohort(bank, CohortConfig(n_patients=8, n_beats=50)).beat_index
+    assert all(set(row) == set(np.flatnonzero(bank.record == bank.record[row[0]]))
+               for row in whole)
+
+
+def test_bag_repetition_measures_a_wrap_around():
+    wrapped = np.array([[3, 4, 5, 3, 4, 5, 3, 4], [0, 1, 2, 3, 4, 5, 6, 7]])
+    assert bag_repetition(wrapped) == {"repeated_positions": 5, "bags_repeating": 1,
+                                       "mean_repeated_share": 5 / 16, "max_uses": 3}
+    with pytest.raises(ValueError, match="index must be an integer array"):
+        bag_repetition(wrapped.astype(float))
+
+
+def test_records_shorter_than_a_bag_are_dropped_not_wrapped():
+    bank = small_bank()
+    keep = np.flatnonzero((bank.record != 2) | (np.arange(bank.n_beats) % 50 < 10))
+    short = BeatBank(bank.beats[keep], bank.record[keep], bank.rr_ms[keep], RATE)  # record 2: 10
+    config = CohortConfig(n_patients=60, n_beats=20)
+    bags = draw_bags(short, config)
+    assert bags.dropped == (2,) and bags.record_beats == (50, 50, 10, 50)
+    assert 2 not in set(bags.record) and set(bags.record) == {0, 1, 3}
+    cohort = make_cohort(short, config)
+    assert np.array_equal(cohort.beat_index, bags.index) and cohort.n_patients == 60
+    assert bag_repetition(cohort.beat_index)["repeated_positions"] == 0
+    with pytest.raises(ValueError, match="only 0 of the bank's 4 records hold n_beats=52"):
+        draw_bags(short, CohortConfig(n_patients=60, n_beats=52))
+    with pytest.raises(ValueError, match="cannot hold a bag of n_beats=11"):
+        contiguous_bag(np.arange(10), 11, np.random.default_rng(0))
+
+
+def test_bank_records_are_long_enough_for_the_longest_bag():
+    config = bank_for_bags(200)
+    slowest = config.heart_rate[0]
+    # a heart at the slowest rate gives the bag, the beats segmentation drops, and the margin
+    assert config.duration_s * slowest / 60 >= (1 + DURATION_MARGIN) * (200 + EDGE_BEATS)
+    assert (config.duration_s - 1) * slowest / 60 < (1 + DURATION_MARGIN) * (200 + EDGE_BEATS)
+    assert bank_for_bags(1000).duration_s > 4 * config.duration_s
+    assert config.n_records == BankConfig().n_records
+    with pytest.raises(ValueError, match="longest_bag must be a positive"):
+        bank_for_bags(0)
+    with pytest.raises(ValueError, match="slowest heart rate must be positive"):
+        bank_for_bags(10, BankConfig(heart_rate=(0.0, 60.0)))
 
 
 def test_pooling_assumptions():

@@ -31,6 +31,16 @@ def test_smoke_run_passes_its_enforced_claims(smoke_result):
     assert_claims(table)
 
 
+def test_smoke_bags_never_repeat_a_beat(smoke_result):
+    repetition = smoke_result["repetition"].set_index("n_beats")
+    assert sorted(repetition.index) == sorted({SMOKE.n_beats, *SMOKE.sensitivity["beats"]})
+    assert (repetition["bags_repeating"] == 0).all() and (repetition["max_uses"] == 1).all()
+    assert (repetition["records_dropped"] == 0).all()
+    row = claims(smoke_result, SMOKE).set_index("name").loc["bags_never_repeat"]
+    assert row["kind"] == "correctness" and row["enforced"] and row["holds"]
+    assert row["value"] == 0
+
+
 def test_broken_topk_pooling_fails_the_chapter(monkeypatch):
     monkeypatch.setattr(pooling, "topk_pool", _bottom_k)
     table = claims(run(SMOKE), SMOKE).set_index("name")
@@ -67,3 +77,7 @@ def test_stored_gpu_run_shows_its_pooling_margin_failing():
             assert bool(table.loc[recorded["name"], "holds"]) == recorded["holds"]
     assert table.loc[["mil_auc_every_seed", "auc_is_rank_statistic", "runs_complete",
                       "cox_interval"], "holds"].all()
+    # it was made with bags that wrap around their record: the repetition claim fails on it
+    repeats = table.loc["bags_never_repeat"]
+    assert repeats["enforced"] and not repeats["holds"]
+    assert repeats["value"] == pytest.approx(0.852, abs=0.001)

@@ -26,8 +26,9 @@ CHAPTER = register(Chapter(
 from effnotes._lazy import lazy_exports
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    "beats": ["BankConfig", "BeatBank", "combine_banks", "load_beat_bank", "segment_beats"],
-    "cohort": ["Cohort", "CohortConfig", "make_cohort"],
+    "beats": ["BankConfig", "BeatBank", "bank_for_bags", "combine_banks", "load_beat_bank",
+              "segment_beats"],
+    "cohort": ["Bags", "Cohort", "CohortConfig", "bag_repetition", "draw_bags", "make_cohort"],
     "metrics": ["auc", "cox_top_quartile", "instance_auc", "score_quartiles",
                 "top_quartile_risk_ratio"],
     "models": ["AttentionMIL", "InstanceMIL", "TrainConfig"],

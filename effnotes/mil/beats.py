@@ -10,6 +10,9 @@ only. The cache is an ``.npz`` file read with ``allow_pickle=False`` whose array
 SHA-256 checksum that is verified before the bank is trusted. ``python -m effnotes.mil.beats
 --out FILE`` builds the bank file once, for a machine without neurokit2, which then reads it
 through ``$EFFNOTES_ECG_BANK``.
+
+A bag of consecutive beats must fit inside one record: :func:`bank_for_bags` sizes the records
+(``BankConfig.duration_s``) so that even the slowest heart of the bank holds the longest bag.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import hashlib
 import importlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +30,13 @@ import numpy as np
 CACHE_ENV = "EFFNOTES_CACHE"
 BANK_ENV = "EFFNOTES_ECG_BANK"
 BANK_FORMAT = 1
+#: how much longer than strictly needed :func:`bank_for_bags` simulates a record (a fraction:
+#: 0.1 is 10%), so that a record at the slowest heart rate still holds the longest bag when its
+#: heart-rate variability slows it further
+DURATION_MARGIN = 0.1
+#: beats a record loses to segmentation: the first (it has no preceding RR interval) and one
+#: at the end that a full window no longer fits
+EDGE_BEATS = 2
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,8 @@ class BankConfig:
     """How to simulate a beat bank: ``n_records`` ECGSYN records of ``duration_s`` seconds at
     ``sampling_rate`` Hz, each with a heart rate (beats per minute) drawn uniformly from
     ``heart_rate``, a heart-rate standard deviation from ``heart_rate_std`` and an additive
-    noise level (mV) from ``noise``; beats are ``window`` samples centred on the R peak."""
+    noise level (mV) from ``noise``; beats are ``window`` samples centred on the R peak.
+    :func:`bank_for_bags` chooses ``duration_s`` for a given longest bag."""
 
     n_records: int = 64
     duration_s: float = 120.0
@@ -109,6 +120,26 @@ class BeatBank:
             digest.update(np.ascontiguousarray(array).tobytes())
         digest.update(str(int(self.sampling_rate)).encode())
         return digest.hexdigest()
+
+
+def bank_for_bags(longest_bag: int, base: BankConfig = BankConfig(),
+                  margin: float = DURATION_MARGIN) -> BankConfig:
+    """``base`` with records long enough for bags of ``longest_bag`` consecutive beats:
+    ``duration_s = ceil((1 + margin) * (longest_bag + EDGE_BEATS) * 60 / heart_rate[0])``
+    seconds, so that a record at the slowest heart rate of ``base.heart_rate`` (beats per
+    minute) holds the bag, the beats segmentation loses (:data:`EDGE_BEATS`) and ``margin``
+    (a fraction) to spare."""
+    if isinstance(longest_bag, bool) or not isinstance(longest_bag, (int, np.integer)) \
+            or longest_bag < 1:
+        raise ValueError(f"longest_bag must be a positive number of beats, got {longest_bag!r}")
+    if not 0 <= margin <= 10:
+        raise ValueError(f"margin must be a fraction between 0 and 10, got {margin!r}")
+    slowest = base.heart_rate[0]
+    if slowest <= 0:
+        raise ValueError(f"the bank's slowest heart rate must be positive to size its records, "
+                         f"got heart_rate={base.heart_rate}")
+    seconds = (1 + margin) * (int(longest_bag) + EDGE_BEATS) * 60.0 / slowest
+    return replace(base, duration_s=float(np.ceil(seconds - 1e-9)))
 
 
 def combine_banks(banks: list[BeatBank]) -> BeatBank:
@@ -294,16 +325,28 @@ def load_beat_bank(config: BankConfig = BankConfig(), path: Path | str | None = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m effnotes.mil.beats",
-                                     description="Build the default ECG beat bank into a file.")
+    parser = argparse.ArgumentParser(
+        prog="python -m effnotes.mil.beats",
+        description="Build the beat bank that a profile of the mil_ecg chapter needs (records "
+                    "long enough for its longest bag) into a file, for a machine without "
+                    "neurokit2 that reads it through $EFFNOTES_ECG_BANK.")
     parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--profile", default="gpu", choices=("smoke", "ci", "gpu"),
+                        help="the chapter profile whose bank to build (default: gpu, the one "
+                             "run where neurokit2 is missing)")
     args = parser.parse_args(argv)
-    config = BankConfig()
+    from effnotes.chapters import get_chapter
+    from effnotes.mil.experiment import bank_config
+
+    config = bank_config(get_chapter("mil_ecg").profile(args.profile))
     bank = simulate_beat_bank(config, progress=True)
     save_bank(bank, args.out, config)
     read_bank(args.out, config)
-    print(f"wrote {args.out}: {bank.n_beats} beats from {config.n_records} records, "
-          f"checksum {bank.checksum()[:16]}")
+    shortest = min(len(run) for run in bank.runs())
+    print(f"wrote {args.out} ({args.out.stat().st_size / 2**20:.1f} MiB) for the "
+          f"{args.profile} profile: {bank.n_beats} beats from {config.n_records} records of "
+          f"{config.duration_s:.0f} s (the shortest holds {shortest} beats), checksum "
+          f"{bank.checksum()[:16]}")
     return 0
 
 

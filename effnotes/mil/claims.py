@@ -8,11 +8,12 @@ comes out empty or NaN, so that a claim resting on it fails with "the run did no
 rather than raising.
 
 Correctness claims (the cohort has the bags and the planted witness shares the profile asks
-for, the AUC is the rank statistic, top-k pooling has the right limits, the splits keep
-records apart, the run's tables are complete) are enforced at every profile. Result claims
-with a threshold the profile scales to its size (the AUC floors, the instance AUC ceiling, the
-risk ratio and the Cox interval) are enforced at every profile too; the fixed margins (pooling,
-morphologic variability, sensitivity) only where the profile's ``enforce_results`` says so.
+for, no bag repeats a beat, the AUC is the rank statistic, top-k pooling has the right limits,
+the splits keep records apart, the run's tables are complete) are enforced at every profile.
+Result claims with a threshold the profile scales to its size (the AUC floors, the instance AUC
+ceiling, the risk ratio and the Cox interval) are enforced at every profile too; the fixed
+margins (pooling, morphologic variability, sensitivity) only where the profile's
+``enforce_results`` says so.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ _COLUMNS = {
     "splits": ["seed", "n_train", "n_test", "shared_records"],
     "cox": ["seed", "hazard_ratio", "ci_low", "ci_high", "p"],
     "sensitivity": ["witness_positive", "n_beats", "auc"],
+    "repetition": ["n_beats", "min_record_beats", "max_record_beats", "n_records",
+                   "records_dropped", "bags_repeating", "mean_repeated_share", "max_uses"],
 }
 
 
@@ -119,16 +122,18 @@ def sensitivity_pivot(result) -> pd.DataFrame:
 
 
 def repetition_table(result) -> pd.DataFrame:
-    """How much the bags repeat beats, one row per bag size (beats per patient): the bank
-    records' shortest and longest length (beats), how many of them repeat beats in such a bag,
-    the mean share of a bag's positions holding a beat already in it (percent) and the most
-    uses of one beat; short column names, for the page."""
+    """Whether the bags repeat beats, one row per bag size (beats per patient): the bank
+    records' shortest and longest length (beats), how many records there are and how many
+    were dropped as shorter than a bag, how many bags repeat a beat, the mean share of a
+    bag's positions holding a beat already in it (percent) and the most uses of one beat;
+    short column names, for the page."""
     rep = table(result, "repetition")
     names = {"n_beats": "beats per bag", "min_record_beats": "shortest record",
-             "max_record_beats": "longest record", "records_repeating": "records repeating",
-             "n_records": "records", "mean_repeated_share": "repeated (%)",
-             "max_uses": "most uses of a beat"}
-    shown = rep.rename(columns=names)[list(names.values())].set_index("beats per bag")
+             "max_record_beats": "longest record", "n_records": "records",
+             "records_dropped": "records dropped", "bags_repeating": "bags repeating",
+             "mean_repeated_share": "repeated (%)", "max_uses": "most uses of a beat"}
+    shown = rep.rename(columns=names).reindex(columns=list(names.values()))
+    shown = shown.set_index("beats per bag")
     return shown.assign(**{"repeated (%)": 100 * shown["repeated (%)"]}).round(1)
 
 
@@ -244,21 +249,58 @@ def sensitivity_numbers(result) -> dict:
 
 
 def repetition_numbers(result) -> dict:
-    """How much the longest bags repeat beats: the records' shortest and longest length
-    (``min_beats``, ``max_beats``), the bag size (``n``), how many of the ``n_records``
-    records repeat beats in such a bag (``records``), the mean share of a bag's positions
-    that repeat a beat (``share``, percent) and the most uses of one beat (``max_uses``)."""
+    """Whether the bags repeat beats: the records' shortest and longest length
+    (``min_beats``, ``max_beats``) and their number (``n_records``), the longest bag
+    (``n``), the mean share of its positions that repeat a beat (``share``, percent) and the
+    most uses of one beat in it (``max_uses``), the largest of those shares over every bag
+    size (``worst_share``, percent) and the records dropped as shorter than the longest bag
+    (``dropped``; NaN for a run that predates the count)."""
     rep = table(result, "repetition")
+    names = ["min_beats", "max_beats", "n", "n_records", "share", "max_uses", "worst_share",
+             "dropped"]
     if not len(rep):
-        return dict.fromkeys(["min_beats", "max_beats", "n", "records",
-                              "n_records", "share", "max_uses"], NAN)
+        return dict.fromkeys(names, NAN)
     longest = rep.sort_values("n_beats").iloc[-1]
+    dropped = longest.get("records_dropped", NAN)
     return {"min_beats": int(longest['min_record_beats']),
             "max_beats": int(longest['max_record_beats']),
-            "n": int(longest['n_beats']), "records": int(longest['records_repeating']),
-            "n_records": int(longest['n_records']),
+            "n": int(longest['n_beats']), "n_records": int(longest['n_records']),
             "share": 100 * float(longest['mean_repeated_share']),
-            "max_uses": int(longest['max_uses'])}
+            "max_uses": int(longest['max_uses']),
+            "worst_share": 100 * float(rep['mean_repeated_share'].astype(float).max()),
+            "dropped": NAN if pd.isna(dropped) else int(dropped)}
+
+
+def stored_repetition(runs: Mapping) -> str:
+    """Sentences on whether the stored runs ``runs`` (name to stored result, ``None`` where
+    nothing is stored) repeated beats in their bags, from each run's own repetition table;
+    runs with the same numbers share a sentence."""
+    groups: dict[tuple, list[str]] = {}
+    for name, result in runs.items():
+        if result is not None:
+            numbers = repetition_numbers(result)
+            key = tuple(numbers[k] for k in ("worst_share", "min_beats", "max_beats", "n",
+                                             "share", "max_uses"))
+            groups.setdefault(key, []).append(f"`{name}`")
+    if not groups:
+        return "There is no stored run."
+    sentences = []
+    for (worst, low, high, n, share, uses), names in groups.items():
+        which = (f"The stored run {names[0]}" if len(names) == 1 else
+                 f"The stored runs {', '.join(names[:-1])} and {names[-1]}")
+        if np.isnan(worst):
+            sentences.append(f"{which} did not record whether its bags repeat beats.")
+        elif worst == 0:
+            sentences.append(f"{which}: no bag repeats a beat.")
+        else:
+            sentences.append(
+                f"{which} {'was' if len(names) == 1 else 'were'} made with bags that wrap "
+                f"around their record and so repeat beats: the records held {low} to {high} "
+                f"beats, and at {n} beats per bag {share:.1f}% of a bag's positions held a beat "
+                f"already in it, one beat up to {uses} times. Their longer bags add copies, "
+                "not new beats, so their bag-size results are confounded, and the claim that "
+                "no bag repeats a beat fails on them.")
+    return " ".join(sentences)
 
 
 def headline(result) -> pd.Series:
@@ -431,6 +473,7 @@ def claims(result, profile) -> pd.DataFrame:
     cox = cox_frame(result)
     cox_low = float(cox["ci_low"].min()) if len(cox) and cox["ci_low"].notna().all() else NAN
     ratios = table(result, "risk")["risk_ratio"].astype(float)
+    repetition = table(result, "repetition")
     m, k = profile.n_beats // profile.instance_beats, profile.instance_beats
     rows = [
         Claim.at_most(
@@ -463,6 +506,11 @@ def claims(result, profile) -> pd.DataFrame:
             "pooling_limits", "Top-k pooling is mean pooling at k = 100% and max pooling at a "
             "k below one instance", data.get("pooling_limits", NAN), POOLING_TOLERANCE,
             kind="correctness"),
+        Claim.at_most(
+            "bags_never_repeat", "No bag repeats a beat, at any bag size the run uses (the "
+            "largest mean share of a bag's positions holding a beat already in it)",
+            float(repetition["mean_repeated_share"].astype(float).max())
+            if len(repetition) else NAN, 0, kind="correctness"),
         Claim.at_most(
             "split_by_record", "Each seed's split puts every patient on one side and no bank "
             "record on both", _split_error(result), 0, kind="correctness"),
@@ -527,4 +575,4 @@ def claims(result, profile) -> pd.DataFrame:
 __all__ = ["PREFIXES", "auc_table", "claims", "cohort_numbers", "cox_frame", "headline",
            "headline_table", "method_numbers", "prefixed", "repetition_numbers",
            "repetition_table", "risk_numbers", "risk_table", "sensitivity_numbers",
-           "sensitivity_pivot", "stored_numbers", "table"]
+           "sensitivity_pivot", "stored_numbers", "stored_repetition", "table"]

@@ -1,9 +1,13 @@
 """A synthetic cohort that needs multiple instance learning.
 
-Each patient is a *bag* of ``n_beats`` consecutive beats resampled from one record of a
-:class:`~effnotes.mil.beats.BeatBank` (so the RR intervals are that record's; every record
-serves positive and negative patients in the same proportion), scaled by a
-patient gain and given the patient's own measurement noise. In a minority of beats, the
+Each patient is a *bag* of ``n_beats`` consecutive beats of one record of a
+:class:`~effnotes.mil.beats.BeatBank`, from a seeded random start (so the RR intervals are that
+record's; every record serves positive and negative patients in the same proportion), scaled
+by a patient gain and given the patient's own measurement noise. A bag never wraps around its
+record, so it never repeats a beat: a record with fewer beats than one bag is dropped
+(:func:`draw_bags` names it), as the reader's own records are
+(:func:`effnotes.mil.records.records_cohort`); :func:`bag_repetition` measures the
+repetition of any bags from their beat indices. In a minority of beats, the
 *witnesses*, a Gaussian deflection of amplitude ±``amplitude`` mV is added in the ST/T window.
 Positive patients carry a witness fraction ``witness_positive``; negative ones a fraction drawn
 uniformly from ``[0, witness_negative_max]``. Within a patient the deflections alternate in
@@ -71,7 +75,8 @@ class Cohort:
     ``witness`` bool ``(n_patients, n_beats)``; ``rr_ms`` float32 ``(n_patients, n_beats)``;
     ``labels`` int ``(n_patients,)``; ``witness_fraction`` ``(n_patients,)``; ``time`` (years)
     and ``event`` (bool) ``(n_patients,)``; ``record`` ``(n_patients,)``, the bank record each
-    patient's beats came from; ``instance_beats`` beats per instance."""
+    patient's beats came from; ``instance_beats`` beats per instance; ``beat_index`` int
+    ``(n_patients, n_beats)``, the bank beat at each position of each bag."""
 
     beats: np.ndarray
     witness: np.ndarray
@@ -83,6 +88,7 @@ class Cohort:
     record: np.ndarray
     sampling_rate: int
     instance_beats: int
+    beat_index: np.ndarray
 
     @property
     def n_patients(self) -> int:
@@ -118,37 +124,107 @@ def _alternating_signs(n: int, rng: np.random.Generator) -> np.ndarray:
     return signs
 
 
-def make_cohort(bank: BeatBank, config: CohortConfig = CohortConfig()) -> Cohort:
-    """Resample ``config.n_patients`` patients from ``bank`` and plant the witness signal
-    (seeded by ``config.seed``)."""
+@dataclass(frozen=True)
+class Bags:
+    """Which beats make each patient's bag: ``index`` int ``(n_patients, n_beats)``, bank
+    beat indices, consecutive within one record; ``record`` int ``(n_patients,)``, the
+    record (position in :meth:`~effnotes.mil.beats.BeatBank.runs`) of each bag; ``labels``
+    int ``(n_patients,)``; ``dropped``, the records left out for holding fewer beats than a
+    bag; ``record_beats``, every record's number of beats."""
+
+    index: np.ndarray
+    record: np.ndarray
+    labels: np.ndarray
+    dropped: tuple[int, ...]
+    record_beats: tuple[int, ...]
+
+
+def contiguous_bag(run: np.ndarray, n_beats: int, rng: np.random.Generator) -> np.ndarray:
+    """``n_beats`` consecutive entries of ``run`` (a record's beat indices) from a start drawn
+    by ``rng``; never wraps around, so a ``run`` shorter than the bag is refused."""
+    if len(run) < n_beats:
+        raise ValueError(f"a record of {len(run)} beats cannot hold a bag of n_beats={n_beats} "
+                         "consecutive beats without repeating some")
+    start = int(rng.integers(len(run) - n_beats + 1))
+    return run[start:start + n_beats]
+
+
+def _generators(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """Two independent generators from ``seed``: one for the bags (labels, records, starts),
+    one for what is planted in them, so that cohorts that differ only in their planted signal
+    share their bags."""
+    bags, signal = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(bags), np.random.default_rng(signal)
+
+
+def draw_bags(bank: BeatBank, config: CohortConfig = CohortConfig()) -> Bags:
+    """The labels and bags of the cohort that :func:`make_cohort` makes with ``config``
+    (seeded by ``config.seed``): each patient a run of ``config.n_beats`` consecutive beats of
+    one record (:func:`contiguous_bag`), the records with fewer beats than that dropped, every
+    kept record serving both classes in the same proportion."""
     if bank.sampling_rate != config.sampling_rate:
         raise ValueError(f"mismatched sampling rates: the bank is at {bank.sampling_rate} Hz, the "
                          f"cohort expects {config.sampling_rate} Hz")
-    rng = np.random.default_rng(config.seed)
+    rng, _ = _generators(config.seed)
     runs = bank.runs()
-    p, n, w = config.n_patients, config.n_beats, bank.window
+    p, n = config.n_patients, config.n_beats
+    lengths = tuple(len(run) for run in runs)
+    kept = [r for r, length in enumerate(lengths) if length >= n]
+    dropped = tuple(r for r, length in enumerate(lengths) if length < n)
+    if len(kept) < 2:
+        raise ValueError(f"only {len(kept)} of the bank's {len(runs)} records hold "
+                         f"n_beats={n} beats (the longest holds {max(lengths)}): simulate longer "
+                         "records (effnotes.mil.beats.bank_for_bags) or use shorter bags")
     n_pos = int(round(config.prevalence * p))
     labels = np.zeros(p, dtype=int)
     labels[rng.choice(p, n_pos, replace=False)] = 1
-    shape = deflection(config, w).astype(np.float32)
-    beats = np.empty((p, n, w), dtype=np.float32)
-    rr = np.empty((p, n), dtype=np.float32)
-    witness = np.zeros((p, n), dtype=bool)
-    fractions = np.empty(p)
     # each record serves the two classes in the same proportion, so that neither a record's
     # rhythm nor its beat shape says anything about the label
     source = np.empty(p, dtype=int)
     for cls in (0, 1):
         members = np.flatnonzero(labels == cls)
-        repeats = -(-len(members) // len(runs))
-        source[members] = rng.permutation(np.tile(np.arange(len(runs)), repeats))[:len(members)]
+        repeats = -(-len(members) // len(kept))
+        source[members] = rng.permutation(np.tile(kept, repeats))[:len(members)]
+    index = np.stack([contiguous_bag(runs[source[i]], n, rng) for i in range(p)])
+    return Bags(index, source, labels, dropped, lengths)
+
+
+def bag_repetition(index: np.ndarray) -> dict:
+    """How much bags repeat beats, measured on their bank beat indices ``index`` int
+    ``(n_patients, n_beats)``: ``repeated_positions`` (over all bags, the positions holding
+    a beat already in their bag), ``bags_repeating`` (bags with at least one),
+    ``mean_repeated_share`` (the mean over bags of their repeated positions over ``n_beats``,
+    a fraction) and ``max_uses`` (the most times one beat appears in one bag; 1: none
+    repeats)."""
+    index = np.asarray(index)
+    if index.ndim != 2 or index.shape[1] == 0 or not np.issubdtype(index.dtype, np.integer):
+        raise ValueError(f"index must be an integer array (n_patients, n_beats) with n_beats "
+                         f">= 1, got {index.dtype} of shape {index.shape}")
+    ordered = np.sort(index, axis=1)
+    repeated = (ordered[:, 1:] == ordered[:, :-1]).sum(axis=1)
+    uses = max((int(np.unique(row, return_counts=True)[1].max()) for row in index), default=1)
+    return {"repeated_positions": int(repeated.sum()),
+            "bags_repeating": int((repeated > 0).sum()),
+            "mean_repeated_share": float((repeated / index.shape[1]).mean()) if len(index) else 0.0,
+            "max_uses": uses}
+
+
+def make_cohort(bank: BeatBank, config: CohortConfig = CohortConfig()) -> Cohort:
+    """Resample ``config.n_patients`` patients from ``bank`` as the bags of
+    :func:`draw_bags` and plant the witness signal (seeded by ``config.seed``)."""
+    bags = draw_bags(bank, config)
+    _, rng = _generators(config.seed)
+    labels = bags.labels
+    p, n, w = config.n_patients, config.n_beats, bank.window
+    shape = deflection(config, w).astype(np.float32)
+    beats = np.empty((p, n, w), dtype=np.float32)
+    witness = np.zeros((p, n), dtype=bool)
+    fractions = np.empty(p)
     for i in range(p):
-        run = runs[source[i]]
-        index = run[(rng.integers(len(run)) + np.arange(n)) % len(run)]
+        index = bags.index[i]
         gain = rng.uniform(*config.gain)
         noise = rng.uniform(*config.noise_mv)
         beats[i] = gain * bank.beats[index] + rng.normal(0, noise, (n, w)).astype(np.float32)
-        rr[i] = bank.rr_ms[index]
         fraction = (config.witness_positive if labels[i] else
                     rng.uniform(0, config.witness_negative_max))
         k = int(round(fraction * n))
@@ -161,5 +237,7 @@ def make_cohort(bank: BeatBank, config: CohortConfig = CohortConfig()) -> Cohort
     event_time = rng.exponential(1.0 / hazard)
     time = np.minimum(event_time, config.follow_up)
     event = event_time <= config.follow_up
-    return Cohort(beats, witness, rr, labels, fractions, time, event, source, config.sampling_rate,
-                  config.instance_beats)
+    return Cohort(beats=beats, witness=witness, rr_ms=bank.rr_ms[bags.index].astype(np.float32),
+                  labels=labels, witness_fraction=fractions, time=time, event=event,
+                  record=bags.record, sampling_rate=config.sampling_rate,
+                  instance_beats=config.instance_beats, beat_index=bags.index)

@@ -10,7 +10,8 @@ The stages, in order:
    over the profile's seeds;
 3. :func:`risk`: the Cox hazard ratio of the headline model's top score quartile, per seed;
 4. :func:`sensitivity`: the headline model on cohorts with other witness shares and bag sizes;
-5. :func:`repetition`: how much the bags repeat beats of their record.
+5. :func:`repetition`: whether the bags repeat beats of their record (measured at every bag
+   size the run uses; they must not) and which records were too short for a bag.
 
 It needs torch, numpy, pandas and scikit-learn only, provided the beat bank is cached or given
 as a file through ``$EFFNOTES_ECG_BANK``; the HRV baseline
@@ -21,6 +22,7 @@ claims fit it from the stored test scores where lifelines is installed).
 from __future__ import annotations
 
 import contextlib
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
@@ -32,12 +34,12 @@ from effnotes.experiment_runner import experiment_main
 from effnotes.mil import pooling as pooling_lib
 from effnotes.mil.baselines import (fit_baseline, hrv_features, mean_beat_features,
                                     morphologic_variability)
-from effnotes.mil.beats import BankConfig, importable, load_beat_bank
-from effnotes.mil.cohort import Cohort, CohortConfig, make_cohort
+from effnotes.mil.beats import BankConfig, bank_for_bags, importable, load_beat_bank
+from effnotes.mil.cohort import Cohort, CohortConfig, bag_repetition, draw_bags, make_cohort
 from effnotes.mil.metrics import auc, cox_top_quartile, instance_auc, top_quartile_risk_ratio
 from effnotes.mil.models import AttentionMIL, InstanceMIL, TrainConfig
 from effnotes.mil.pooling import pool
-from effnotes.mil.records import RecordsCohort, records_bank, records_cohort, repetition_summary
+from effnotes.mil.records import RecordsCohort, records_bags, records_bank, records_cohort
 from effnotes.runtime import choose_device, describe_hardware, torch_threads
 
 CHAPTER = "mil_ecg"
@@ -67,6 +69,28 @@ def cohort_config(profile, **overrides) -> CohortConfig:
     return CohortConfig(**values)
 
 
+def bag_sizes(profile) -> list[int]:
+    """Every bag size (beats per patient) a run of ``profile`` uses, ascending: its
+    ``n_beats`` and the sensitivity grid's ``beats``."""
+    return sorted({int(profile.n_beats), *map(int, profile.sensitivity["beats"])})
+
+
+def bank_bag(profile) -> int:
+    """The bag (beats) the simulated bank's records must hold for ``profile``: its longest
+    bag, and at least the ``ci`` profile's, so that the smoke tests and the book, which run
+    the smaller profiles, share one bank and simulate it once."""
+    from effnotes.mil.profiles import CI
+
+    return max(bag_sizes(profile)[-1], bag_sizes(CI)[-1])
+
+
+def bank_config(profile) -> BankConfig:
+    """The simulated beat bank ``profile`` needs: the default
+    :class:`~effnotes.mil.beats.BankConfig` with records long enough for :func:`bank_bag`
+    (:func:`~effnotes.mil.beats.bank_for_bags`)."""
+    return bank_for_bags(bank_bag(profile))
+
+
 def user_cohort(profile, **overrides) -> RecordsCohort:
     """The cohort of the reader's records named by the profile's ``data_path``: a folder of
     WFDB records holding ``patients.csv`` (columns record,label[,time,event]); bags of
@@ -82,7 +106,7 @@ def build_cohort(profile, progress: bool = False, **overrides) -> Cohort:
     records when the profile's ``data_path`` names them (:func:`user_cohort`)."""
     if profile.data_path is not None:
         return user_cohort(profile, **overrides).cohort
-    bank = load_beat_bank(BankConfig(), progress=progress)
+    bank = load_beat_bank(bank_config(profile), progress=progress)
     return make_cohort(bank, cohort_config(profile, **overrides))
 
 
@@ -266,18 +290,36 @@ def sensitivity_grid(profile, device, progress: bool = False) -> pd.DataFrame:
 
 
 def bag_repetition_table(profile) -> pd.DataFrame:
-    """How much the profile's bags repeat beats, at every bag size it uses (``n_beats`` and
-    ``sensitivity["beats"]``): :func:`~effnotes.mil.records.repetition_summary` of the bank the
-    synthetic cohort wraps around. A reader's records (``data_path``) are cut into bags that
-    never repeat a beat, so there every count is zero."""
-    sizes = sorted({int(profile.n_beats), *map(int, profile.sensitivity["beats"])})
+    """Whether the profile's bags repeat beats, measured at every bag size it uses
+    (:func:`bag_sizes`) on the bags the cohorts are made of (their bank beat indices, from
+    :func:`~effnotes.mil.cohort.draw_bags` or, for a reader's records, from
+    :func:`~effnotes.mil.records.records_bags`): one row per size with the records' shortest
+    and longest length (beats), ``n_records``, ``records_dropped`` (records shorter than the
+    bag, left out) and :func:`~effnotes.mil.cohort.bag_repetition`'s ``bags_repeating``,
+    ``mean_repeated_share`` and ``max_uses``."""
+    rows = []
     if profile.data_path is not None:
         path = resolve_data(CHAPTER, profile.data_path)
-        bank, _, _ = records_bank(path, path / PATIENT_TABLE)
-        table = repetition_summary(bank, sizes)
-        return table.assign(records_repeating=0, mean_repeated_share=0.0, max_uses=1)
-    bank = load_beat_bank(BankConfig())
-    return repetition_summary(bank, sizes)
+        bank, frame, _ = records_bank(path, path / PATIENT_TABLE)
+    else:
+        bank = load_beat_bank(bank_config(profile))
+    lengths = [len(run) for run in bank.runs()]
+    for n in bag_sizes(profile):
+        if profile.data_path is not None:
+            index, _, dropped = records_bags(bank, frame, n_beats=n,
+                                             instance_beats=profile.instance_beats,
+                                             seed=profile.cohort_seed)
+        else:
+            bags = draw_bags(bank, cohort_config(profile, n_beats=n))
+            index, dropped = bags.index, bags.dropped
+        measured = bag_repetition(index)
+        rows.append({"n_beats": n, "min_record_beats": min(lengths),
+                     "max_record_beats": max(lengths), "n_records": len(lengths),
+                     "records_dropped": len(dropped),
+                     "bags_repeating": measured["bags_repeating"],
+                     "mean_repeated_share": measured["mean_repeated_share"],
+                     "max_uses": measured["max_uses"]})
+    return pd.DataFrame(rows)
 
 
 # --- the stages ------------------------------------------------------------------------
@@ -285,7 +327,8 @@ def bag_repetition_table(profile) -> pd.DataFrame:
 
 def cohort(profile, state, *, progress=False) -> dict:
     """Stage 1: the device and its description (``hardware``), the cohort (``_cohort``) and
-    its :func:`cohort_summary` (``cohort``); for the reader's records also ``records``
+    its :func:`cohort_summary` (``cohort``); for the synthetic cohort also the simulated
+    bank's configuration (``bank``, :func:`bank_config`), for the reader's records ``records``
     (patients kept, records dropped for being shorter than a bag)."""
     device = choose_device(profile.device)
     with _threads(profile):
@@ -294,6 +337,7 @@ def cohort(profile, state, *, progress=False) -> dict:
     if profile.data_path is None:
         made = build_cohort(profile, progress=progress)
         expected = profile.n_patients
+        out["bank"] = asdict(bank_config(profile))
     else:
         records = user_cohort(profile)
         made, expected = records.cohort, len(records.kept)
@@ -329,7 +373,8 @@ def sensitivity(profile, state, *, progress=False) -> dict:
 
 
 def repetition(profile, state, *, progress=False) -> dict:
-    """Stage 5: how much the bags repeat beats (``repetition``, :func:`bag_repetition_table`)."""
+    """Stage 5: whether the bags repeat beats, and the records too short for them
+    (``repetition``, :func:`bag_repetition_table`)."""
     return {"repetition": bag_repetition_table(profile)}
 
 

@@ -7,9 +7,9 @@ without extension), ``label`` (0 or 1) and, optionally, ``time`` (follow-up, yea
 the source files' sizes and SHA-256 hashes and rebuilt when any of them changes.
 
 Bags never repeat a beat: each patient's bag is ``n_beats`` consecutive beats of their record
-from a seeded start; a record with fewer beats than the bag is dropped, and the drop is
-reported (:class:`RecordsCohort`). :func:`bag_repetition` counts the repetition that the
-synthetic cohort's wrap-around bags (:func:`effnotes.mil.cohort.make_cohort`) have.
+from a seeded start (:func:`~effnotes.mil.cohort.contiguous_bag`, as in the synthetic cohort);
+a record with fewer beats than the bag is dropped, and the drop is reported
+(:class:`RecordsCohort`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from effnotes.mil.beats import BeatBank, bank_meta, combine_banks, read_bank, save_bank
-from effnotes.mil.cohort import Cohort
+from effnotes.mil.cohort import Cohort, contiguous_bag
 
 TABLE_COLUMNS = ("record", "label")
 OPTIONAL_COLUMNS = ("time", "event")
@@ -129,11 +129,10 @@ class RecordsCohort:
     dropped: tuple[str, ...]
 
 
-def records_cohort(bank: BeatBank, frame: pd.DataFrame, *, n_beats: int, instance_beats: int = 2,
-                   seed: int = 0) -> RecordsCohort:
-    """One patient per table row, each a bag of ``n_beats`` consecutive, never repeated beats
-    of their record from a seeded random start. Witnesses are unknown for real records:
-    ``witness`` is all False and ``witness_fraction`` NaN."""
+def records_bags(bank: BeatBank, frame: pd.DataFrame, *, n_beats: int, instance_beats: int = 2,
+                 seed: int = 0) -> tuple[np.ndarray, list[int], list[str]]:
+    """The bags of :func:`records_cohort` without their beats: the bank beat indices int
+    ``(n_kept, n_beats)``, the kept table rows (positions) and the dropped records' names."""
     if n_beats < instance_beats or n_beats % instance_beats:
         raise ValueError(f"n_beats ({n_beats}) must be a positive multiple of instance_beats "
                          f"({instance_beats})")
@@ -146,13 +145,22 @@ def records_cohort(bank: BeatBank, frame: pd.DataFrame, *, n_beats: int, instanc
         if len(run) < n_beats:
             dropped.append(str(frame["record"].iloc[i]))
             continue
-        start = int(rng.integers(len(run) - n_beats + 1))
-        bags.append(run[start:start + n_beats])
+        bags.append(contiguous_bag(run, n_beats, rng))
         kept.append(i)
     if len(kept) < 2:
         raise ValueError(f"only {len(kept)} record(s) hold at least n_beats={n_beats} beats "
                          f"(dropped: {dropped[:5]}); use shorter bags")
-    index = np.stack(bags)
+    return np.stack(bags), kept, dropped
+
+
+def records_cohort(bank: BeatBank, frame: pd.DataFrame, *, n_beats: int, instance_beats: int = 2,
+                   seed: int = 0) -> RecordsCohort:
+    """One patient per table row, each a bag of ``n_beats`` consecutive, never repeated beats
+    of their record from a seeded random start (:func:`records_bags`); records with fewer
+    beats are dropped. Witnesses are unknown for real records: ``witness`` is all False and
+    ``witness_fraction`` NaN."""
+    index, kept, dropped = records_bags(bank, frame, n_beats=n_beats,
+                                        instance_beats=instance_beats, seed=seed)
     rows = frame.iloc[kept]
     cohort = Cohort(beats=bank.beats[index].astype(np.float32),
                     witness=np.zeros(index.shape, dtype=bool),
@@ -161,34 +169,5 @@ def records_cohort(bank: BeatBank, frame: pd.DataFrame, *, n_beats: int, instanc
                     witness_fraction=np.full(len(kept), np.nan),
                     time=rows["time"].to_numpy(float), event=rows["event"].to_numpy(bool),
                     record=np.asarray(kept), sampling_rate=bank.sampling_rate,
-                    instance_beats=instance_beats)
+                    instance_beats=instance_beats, beat_index=index)
     return RecordsCohort(cohort, np.asarray(kept), tuple(dropped))
-
-
-def bag_repetition(bank: BeatBank, n_beats: int) -> pd.DataFrame:
-    """How often a wrap-around bag of ``n_beats`` consecutive beats (as the synthetic cohort
-    draws them) repeats beats of each record: one row per record with ``record_beats``,
-    ``repeated_slots`` (bag positions holding a beat already in the bag, ``max(0, n_beats -
-    record_beats)``) and ``max_uses`` (the most times one beat appears, ``ceil(n_beats /
-    record_beats)``)."""
-    if n_beats < 1:
-        raise ValueError(f"n_beats must be positive, got {n_beats}")
-    lengths = np.array([len(run) for run in bank.runs()])
-    return pd.DataFrame({"record_beats": lengths,
-                         "repeated_slots": np.maximum(0, n_beats - lengths),
-                         "max_uses": -(-n_beats // lengths)})
-
-
-def repetition_summary(bank: BeatBank, sizes: list[int]) -> pd.DataFrame:
-    """Per bag size: the records' beat counts (min, max), how many records' bags repeat a
-    beat, the mean share of a bag's positions that are repeats and the largest ``max_uses``."""
-    rows = []
-    for n in sizes:
-        table = bag_repetition(bank, n)
-        rows.append({"n_beats": n, "min_record_beats": int(table["record_beats"].min()),
-                     "max_record_beats": int(table["record_beats"].max()),
-                     "records_repeating": int((table["repeated_slots"] > 0).sum()),
-                     "n_records": len(table),
-                     "mean_repeated_share": float((table["repeated_slots"] / n).mean()),
-                     "max_uses": int(table["max_uses"].max())})
-    return pd.DataFrame(rows)
