@@ -12,16 +12,18 @@ import pytest
 from effnotes.build import execute_side_by_side
 from effnotes.chapters import chapters
 
+from conftest import ROOT
+
 TEST_NAME = "test_chapter_runs_at_smoke"
 
 
 @pytest.fixture(scope="session")
-def smoke_runs(request, repo_root, tmp_path_factory):
+def smoke_runs(request, tmp_path_factory):
     """``{chapter name: ChapterRun}`` for the chapters this session's selection tests."""
     selected = [item.callspec.params["chapter"] for item in request.session.items
                 if getattr(item, "originalname", None) == TEST_NAME]
     runs = execute_side_by_side(selected, "smoke", tmp_path_factory.mktemp("smoke"),
-                                book_root=repo_root)
+                                book_root=ROOT)
     return {run.chapter: run for run in runs}
 
 

@@ -46,11 +46,9 @@ effnotes.maddness.threads.numpy_worker
 effnotes.masking.EncoderConfig.as_dict
 effnotes.masking.FrozenMasks.n_targets
 effnotes.masking.FrozenMasks.to
-effnotes.masking.MaskingCollator.rate_at
 effnotes.masking.SpecialTokens.n_special
 effnotes.masking.collator.FrozenMasks.n_targets
 effnotes.masking.collator.FrozenMasks.to
-effnotes.masking.collator.MaskingCollator.rate_at
 effnotes.masking.collator.SpecialTokens.n_special
 effnotes.masking.corpus.TokenizedCorpus.document
 effnotes.masking.corpus.TokenizedCorpus.n_tokens
