@@ -32,6 +32,14 @@ ROLE_KINDS = {"func": {"function"}, "meth": {"method"}, "class": {"class"}, "exc
 ANY_ROLE = re.compile(r":(?:[\w.+-]+:)+`([^`]*)`")
 
 
+def toc_files(entries):
+    for entry in entries:
+        if "file" in entry:
+            yield entry["file"]
+        yield from toc_files(entry.get("sections", []))
+        yield from toc_files(entry.get("chapters", []))
+
+
 def api_pages(repo_root):
     return sorted((repo_root / "book" / "api").glob("*.md"))
 
@@ -169,6 +177,14 @@ def unresolved_references(repo_root):
                     where = f"{module}.{classname}" if classname else module
                     missing.append(f"{where}: :{role}:`{target}`")
     return checked, missing
+
+
+def test_every_api_page_is_in_the_table_of_contents(repo_root):
+    toc = yaml.safe_load((repo_root / "_toc.yml").read_text())
+    files = {toc["root"], *toc_files(toc["parts"])}
+    pages = [f"book/api/{page.stem}" for page in api_pages(repo_root)]
+    assert pages, "book/api holds no pages"
+    assert [page for page in pages if page not in files] == []
 
 
 def test_the_resolver_follows_sphinx():
