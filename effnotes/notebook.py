@@ -51,6 +51,20 @@ def interval_text(values, scale: float = 1.0, spec: str = "+.3f") -> str:
     return f"{mean:{spec}} (95% interval {low:{spec}} to {high:{spec}})"
 
 
+def wrapping_table(table: "pd.DataFrame"):
+    """``table`` (a DataFrame of text, such as a claims table) as a pandas Styler for the page:
+    every cell in full (pandas' own display cuts text at 50 characters) and HTML-escaped, and
+    each index label breakable after its underscores, so that a table of sentences indexed by
+    snake_case names wraps inside the content column instead of needing a sideways scroll.
+    Only the display changes: the values are the table's own."""
+    import html
+
+    def label(value) -> str:
+        return html.escape(str(value)).replace("_", "_<wbr>")
+
+    return table.style.format(escape="html").format_index(label, axis=0, escape=None)
+
+
 @dataclass(frozen=True)
 class PageClaims:
     """The claims a page showed: the live run's table and each stored run's (by name)."""
@@ -98,7 +112,7 @@ def show_claims(live, *, stored_names=("gpu", "gpu-seeds2")) -> PageClaims:
     table = side_by_side(labels)
     if len(stored) >= 2:
         table = table.join(across_seed_sets(stored))
-    display(table)
+    display(wrapping_table(table))
     if not stored:
         notes.append("*No stored run of this chapter yet: `effnotes experiment "
                      f"{chapter.name} --profile gpu --store` makes one.*")

@@ -1,5 +1,6 @@
 """The API reference (book/api) is reachable from the table of contents, the package's docstrings
-are valid reStructuredText, and their cross-references resolve the way Sphinx resolves them in
+are valid reStructuredText, the chapters link the package's names they mention, and those
+cross-references resolve the way Sphinx resolves them in
 the book's nitpicky build.
 
 Building the reference takes a minute, so the reference check here follows Sphinx's rules
@@ -16,10 +17,13 @@ import importlib
 import inspect
 import re
 
+import nbformat
 import yaml
 from docutils import nodes
 from docutils.core import publish_doctree
 from sphinx.pycode import ModuleAnalyzer
+
+from effnotes.chapters import chapters
 
 ROLE = re.compile(r":(?:py:)?(func|meth|class|exc|data|const|attr|mod|obj):`([^`]+)`")
 # the object kinds a role may name when Sphinx searches by suffix (a target with a leading ".")
@@ -30,6 +34,22 @@ ROLE_KINDS = {"func": {"function"}, "meth": {"method"}, "class": {"class"}, "exc
 
 # any interpreted-text role (":func:`x`", ":cite:p:`key`"): plain docutils knows few of them
 ANY_ROLE = re.compile(r":(?:[\w.+-]+:)+`([^`]*)`")
+# a MyST role of the Python domain in a chapter's markdown: {py:func}`effnotes.timing.interleaved_times`
+MYST_ROLE = re.compile(r"\{py:(func|meth|class|exc|data|const|attr|mod|obj)\}`([^`]+)`")
+# a name of the package written as plain code in a chapter's prose, not as a role; a command
+# (`python -m effnotes.maddness.bench`, `effnotes experiment ...`) is not one
+UNLINKED = re.compile(r"(?<![}\w])`(effnotes(?:\.\w+)*)`")
+# Chapters whose prose does not link the package's names yet. An entry fails once the chapter
+# links them all (remove it then).
+NOT_YET_LINKED = {"mil_ecg"}
+
+
+def toc_files(entries):
+    for entry in entries:
+        if "file" in entry:
+            yield entry["file"]
+        yield from toc_files(entry.get("sections", []))
+        yield from toc_files(entry.get("chapters", []))
 
 
 def api_pages(repo_root):
@@ -171,6 +191,14 @@ def unresolved_references(repo_root):
     return checked, missing
 
 
+def test_every_api_page_is_in_the_table_of_contents(repo_root):
+    toc = yaml.safe_load((repo_root / "_toc.yml").read_text())
+    files = {toc["root"], *toc_files(toc["parts"])}
+    pages = [f"book/api/{page.stem}" for page in api_pages(repo_root)]
+    assert pages, "book/api holds no pages"
+    assert [page for page in pages if page not in files] == []
+
+
 def test_the_resolver_follows_sphinx():
     objects = documented_objects({"effnotes.cyclic": False, "effnotes.cyclic.analysis": True,
                                   "effnotes.cyclic.compare": True})
@@ -218,3 +246,37 @@ def test_docstring_references_resolve(repo_root):
     assert checked > 0, "found no cross-references to check"
     assert missing == [], (f"{len(missing)} of {checked} references would not resolve in the "
                            "book's nitpicky build:\n" + "\n".join(missing))
+
+
+def chapter_prose(repo_root, chapter):
+    notebook = nbformat.read(chapter.notebook_path(repo_root / "book"), as_version=4)
+    return "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+
+
+def test_the_link_patterns():
+    text = ("`effnotes.cyclic` and {py:mod}`effnotes.masking`, `python -m effnotes.maddness.bench`, "
+            "`effnotes`' loop, `effnotes experiment x` and {py:func}`quantize <effnotes.a.quantize>`")
+    assert UNLINKED.findall(text) == ["effnotes.cyclic", "effnotes"]
+    assert MYST_ROLE.findall(text) == [("mod", "effnotes.masking"),
+                                       ("func", "quantize <effnotes.a.quantize>")]
+
+
+def test_chapters_link_the_package_names_they_mention(repo_root):
+    unlinked = {chapter.name: UNLINKED.findall(chapter_prose(repo_root, chapter))
+                for chapter in chapters()}
+    assert {name: found for name, found in unlinked.items()
+            if found and name not in NOT_YET_LINKED} == {}
+    assert [name for name in NOT_YET_LINKED if not unlinked.get(name)] == [], \
+        "these chapters now link the package's names: remove them from NOT_YET_LINKED"
+
+
+def test_chapter_references_to_the_package_resolve(repo_root):
+    objects = documented_objects(automodules(repo_root))
+    checked, missing = 0, []
+    for chapter in chapters():
+        for role, target in MYST_ROLE.findall(chapter_prose(repo_root, chapter)):
+            checked += 1
+            if not resolves(role, target, "", None, objects):
+                missing.append(f"{chapter.name}: {{py:{role}}}`{target}`")
+    assert checked > 0, "the chapters link nothing in the API reference"
+    assert missing == [], "chapter links the nitpicky build cannot resolve:\n" + "\n".join(missing)

@@ -30,7 +30,11 @@ def fake_package(tmp_path, files):
 def test_config_points_at_the_vendored_files(repo_root):
     config = yaml.safe_load((repo_root / "_config.yml").read_text())["sphinx"]["config"]
     assert config["mathjax_path"] == MATHJAX_PATH
-    assert config["html_static_path"] == [book_assets.STAGE_FOLDER]
+    # the vendored scripts, and the book's own style sheet (not in a top-level _static)
+    assert config["html_static_path"] == [book_assets.STAGE_FOLDER, "book/_static"]
+    assert config["html_css_files"] == ["effnotes.css"]
+    assert not (repo_root / "_static").exists()
+    assert [p.name for p in (repo_root / "book" / "_static").iterdir()] == ["effnotes.css"]
     assert list(config["nb_ipywidgets_js"]) == [REQUIREJS_PATH, book_assets.REQUIREJS_PATHS_PATH,
                                                 WIDGETS_PATH]
     by_folder = {asset.folder: asset for asset in ASSETS}

@@ -61,3 +61,16 @@ def test_claims_record_round_trips_through_an_executed_notebook(tmp_path):
     assert "1 of 2 claims hold" in page and "B \\| holds" in page
     assert "not in this run" in page and "did not measure" in page
     assert claims_record(tmp_path / "in.ipynb") is None
+
+
+def test_wrapping_table_shows_text_in_full_escaped_with_breakable_names():
+    import pandas as pd
+
+    from effnotes.notebook import wrapping_table
+
+    sentence = "A claim whose sentence is longer than the fifty characters pandas shows, with a < b."
+    table = pd.DataFrame({"claim": [sentence]}, index=pd.Index(["a_long_name"], name="name"))
+    shown = wrapping_table(table).to_html()
+    assert "a_<wbr>long_<wbr>name" in shown
+    assert "with a &lt; b." in shown and sentence.split(" with")[0] in shown
+    assert table.index[0] == "a_long_name"  # the table itself is unchanged

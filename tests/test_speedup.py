@@ -149,3 +149,17 @@ def test_headline_reads_live_and_stored_results_alike(stored_smoke):
     live = Result("speedup", "smoke", record["provenance"]["parameters"],
                   dict(record["data"], **frames))
     pd.testing.assert_series_equal(headline(live), numbers)
+
+
+def test_amdahl_table_keeps_the_timed_values_under_stated_units():
+    from effnotes.speedup.plots import amdahl_table
+
+    runs = pd.DataFrame({"label": ["wide", "narrow"], "workers": [0, 0], "delay_s": [0.0, 1e-4],
+                         "batches": [8, 8], "batch_size": [64, 64], "epoch_s": [0.05, 0.12],
+                         "data_wait_s": [0.004, 0.09], "compute_s": [0.043, 0.02]})
+    table = amdahl_table({"runs": runs})
+    assert list(table.index) == ["wide", "narrow"] and table.index.name == "model"
+    assert list(table.columns) == ["delay per sample (s)", "epoch (s)", "data-wait (s)",
+                                   "compute (s)"]
+    assert table.to_numpy().tolist() == runs[["delay_s", "epoch_s", "data_wait_s",
+                                              "compute_s"]].to_numpy().tolist()

@@ -93,3 +93,14 @@ def bottleneck_table(bottleneck):
                "attributed_to_data_wait": "to data-wait", "attributed_to_compute": "to compute",
                "hidden_by_workers": "hidden"}
     return frame.set_index("workers")[list(columns)].rename(columns=columns)
+
+
+def amdahl_table(amdahl):
+    """The Amdahl stage's timed epochs narrowed to what the page discusses: per model (wide or
+    narrow, indexed by its label) the injected delay per sample and the epoch, data-wait and
+    compute times, all in seconds. The worker count, batch count and batch size are the
+    profile's and the same in every row, so they are left out."""
+    frame = as_frame(amdahl["runs"])
+    columns = {"delay_s": "delay per sample (s)", "epoch_s": "epoch (s)",
+               "data_wait_s": "data-wait (s)", "compute_s": "compute (s)"}
+    return frame.set_index("label")[list(columns)].rename(columns=columns).rename_axis("model")
