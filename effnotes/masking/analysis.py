@@ -21,12 +21,25 @@ import pandas as pd
 from scipy import stats
 
 from effnotes.tradeoff import SpeedupEstimate, TradeoffCurve
+from effnotes.validation import check_frame, check_integer, check_real
+
+
+def _check_confidence(confidence) -> float:
+    confidence = check_real("confidence", confidence)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+    return confidence
 
 
 def _curves(curves: pd.DataFrame) -> pd.DataFrame:
-    missing = {"arm", "seed", "step", "heldout_loss"} - set(curves.columns)
-    if missing:
-        raise KeyError(f"curves lack columns {sorted(missing)}")
+    check_frame(curves, ("arm", "seed", "step", "heldout_loss"), "curves")
+    for column in ("step", "heldout_loss"):
+        if not pd.api.types.is_numeric_dtype(curves[column]) or curves[column].dtype == bool:
+            raise TypeError(f"curves column {column!r} must be numeric, got {curves[column].dtype}")
+        if not np.isfinite(curves[column].to_numpy(float)).all():
+            raise ValueError(f"curves column {column!r} holds NaN or infinite values")
+    if curves.duplicated(["arm", "seed", "step"]).any():
+        raise ValueError("curves has more than one row for some (arm, seed, step)")
     return curves.pivot_table(index=["arm", "seed"], columns="step", values="heldout_loss")
 
 
@@ -51,8 +64,9 @@ def schedule_speedup(curves: pd.DataFrame, baseline: str, arm: str, *, n_boot: i
     """Speedup of ``arm`` over ``baseline`` to the baseline's final held-out loss, with a
     paired percentile-bootstrap interval over seeds. ``curves`` has one row per
     (arm, seed, step) with column ``heldout_loss``; every (arm, seed) needs the same steps."""
-    if n_boot < 100:
-        raise ValueError(f"n_boot must be at least 100, got {n_boot}")
+    n_boot = check_integer("n_boot", n_boot, minimum=100)
+    confidence = _check_confidence(confidence)
+    seed = check_integer("seed", seed, minimum=0)
     table = _curves(curves)
     if table.isna().any().any():
         raise ValueError("every (arm, seed) must be evaluated at the same steps")
@@ -75,10 +89,19 @@ def schedule_speedup(curves: pd.DataFrame, baseline: str, arm: str, *, n_boot: i
 
 
 def mean_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean of ``values`` with a Student-t interval: ``(mean, low, high)``."""
-    values = np.asarray(values, float)
+    """Mean of ``values`` (1-d, at least 2 real numbers) with a Student-t interval at
+    ``confidence`` in (0, 1): ``(mean, low, high)``. NaN values are not refused (they give a
+    NaN interval, which the experiment's summaries rely on for missing probe runs)."""
+    confidence = _check_confidence(confidence)
+    try:
+        values = np.asarray(values, float)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"values must be real numbers: {error}") from None
     if values.ndim != 1 or values.size < 2:
-        raise ValueError(f"need a 1-d array of at least 2 values, got shape {values.shape}")
+        raise ValueError(f"values must be a 1-d array of at least 2 values, got shape "
+                         f"{values.shape}")
+    if np.isinf(values).any():
+        raise ValueError("values holds infinite numbers")
     mean = float(values.mean())
     half = float(stats.t.ppf(0.5 + confidence / 2, values.size - 1) * values.std(ddof=1)
                  / np.sqrt(values.size))
@@ -109,7 +132,23 @@ def verdict(speedup: SpeedupEstimate, decreasing_minus_increasing: tuple[float, 
     """The criterion fixed before the run: the paper's effect is reproduced if the speedup is
     at least ``min_speedup`` with the interval's lower end above 1, *and* the decreasing
     schedule ends with a lower held-out loss than the increasing one (the paired difference
-    decreasing − increasing has its interval below 0)."""
+    decreasing − increasing has its interval below 0).
+
+    ``decreasing_minus_increasing`` is ``(mean, low, high)`` as :func:`mean_interval` gives it."""
+    if not isinstance(speedup, SpeedupEstimate):
+        raise TypeError(f"speedup must be a SpeedupEstimate, got {type(speedup).__name__}")
+    if (isinstance(decreasing_minus_increasing, (str, bytes))
+            or not hasattr(decreasing_minus_increasing, "__len__")
+            or len(decreasing_minus_increasing) != 3):
+        raise ValueError(f"decreasing_minus_increasing must be (mean, low, high), got "
+                         f"{decreasing_minus_increasing!r}")
+    mean, low, high = (check_real(f"decreasing_minus_increasing[{i}]", v)
+                       for i, v in enumerate(decreasing_minus_increasing))
+    if not low <= high:
+        raise ValueError(f"decreasing_minus_increasing has low {low} above high {high}")
+    min_speedup = check_real("min_speedup", min_speedup)
+    if not min_speedup > 0:
+        raise ValueError(f"min_speedup must be positive, got {min_speedup}")
     fast = bool(np.isfinite(speedup.speedup) and speedup.speedup >= min_speedup and speedup.low > 1)
     order = bool(decreasing_minus_increasing[2] < 0)
     return {"speedup_holds": fast, "direction_holds": order, "reproduced": fast and order}

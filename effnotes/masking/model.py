@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from effnotes.masking.collator import IGNORE
+from effnotes.validation import check_integer, check_real
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,10 @@ class EncoderConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "max_len", "d_model", "n_layers", "n_heads", "d_ff"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            object.__setattr__(self, name, check_integer(name, getattr(self, name), minimum=1))
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
+        object.__setattr__(self, "dropout", check_real("dropout", self.dropout))
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
 
@@ -64,18 +64,36 @@ class MaskedLanguageModel(nn.Module):
         nn.init.normal_(self.tokens.weight, std=0.02)
         nn.init.normal_(self.positions.weight, std=0.02)
 
-    def _check(self, ids: torch.Tensor) -> None:
-        if not isinstance(ids, torch.Tensor) or ids.dtype != torch.long or ids.ndim != 2:
-            raise ValueError(f"ids must be a (batch, length) torch.long tensor, got "
-                             f"{getattr(ids, 'dtype', type(ids))} of shape {tuple(getattr(ids, 'shape', ()))}")
+    def _check(self, ids: torch.Tensor, name: str = "ids") -> None:
+        if not isinstance(ids, torch.Tensor) or ids.dtype != torch.long:
+            raise TypeError(f"{name} must be a torch.long tensor, got "
+                            f"{getattr(ids, 'dtype', type(ids).__name__)}")
+        if ids.ndim != 2:
+            raise ValueError(f"{name} must have shape (batch, length), got {tuple(ids.shape)}")
         if ids.shape[1] > self.config.max_len:
-            raise ValueError(f"sequence length {ids.shape[1]} exceeds the model's max_len "
-                             f"{self.config.max_len}")
+            raise ValueError(f"sequence length {ids.shape[1]} of {name} exceeds the model's "
+                             f"max_len {self.config.max_len}")
+
+    @staticmethod
+    def _check_padding(padding, ids: torch.Tensor) -> None:
+        """``padding`` must be ``None`` or a bool tensor shaped and placed like ``ids`` (python
+        attributes only: no device sync). A row padded everywhere is not detected here."""
+        if padding is None:
+            return
+        if not isinstance(padding, torch.Tensor) or padding.dtype != torch.bool:
+            raise TypeError(f"padding must be None or a torch.bool tensor, got "
+                            f"{getattr(padding, 'dtype', type(padding).__name__)}")
+        if padding.shape != ids.shape:
+            raise ValueError(f"padding has shape {tuple(padding.shape)}, ids {tuple(ids.shape)}: "
+                             f"they must be equal")
+        if padding.device != ids.device:
+            raise ValueError(f"padding is on {padding.device}, ids on {ids.device}")
 
     def forward(self, ids: torch.Tensor, padding: torch.Tensor | None = None) -> torch.Tensor:
         """Hidden states of ``ids`` ``(batch, length)``; ``padding`` (bool, same shape) marks
         positions to ignore as keys."""
         self._check(ids)
+        self._check_padding(padding, ids)
         positions = torch.arange(ids.shape[1], device=ids.device)
         x = self.embed_norm(self.tokens(ids) + self.positions(positions))
         x = self.encoder(x, src_key_padding_mask=padding)
@@ -87,7 +105,15 @@ class MaskedLanguageModel(nn.Module):
 
     def mlm_loss(self, inputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Mean cross-entropy (nats per target) over the positions where ``labels`` is not
-        :data:`~effnotes.masking.collator.IGNORE`; only those positions go through the head."""
+        :data:`~effnotes.masking.collator.IGNORE`; only those positions go through the head.
+        ``inputs`` and ``labels`` are ``(batch, length)`` long tensors on one device (label
+        values are not range-checked here: that would add a device sync per step)."""
+        self._check(inputs, "inputs")
+        if not isinstance(labels, torch.Tensor) or labels.dtype != torch.long:
+            raise TypeError(f"labels must be a torch.long tensor, got "
+                            f"{getattr(labels, 'dtype', type(labels).__name__)}")
+        if labels.device != inputs.device:
+            raise ValueError(f"labels are on {labels.device}, inputs on {inputs.device}")
         if labels.shape != inputs.shape:
             raise ValueError(f"labels {tuple(labels.shape)} and inputs {tuple(inputs.shape)} differ in shape")
         targets = labels != IGNORE
@@ -99,7 +125,28 @@ class MaskedLanguageModel(nn.Module):
     @torch.no_grad()
     def pooled(self, ids: torch.Tensor, lengths: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         """Mean of the hidden states over each row's first ``lengths`` positions:
-        ``(n, d_model)`` features for a probe. Runs in eval mode, in batches."""
+        ``(n, d_model)`` features for a probe. Runs in eval mode, in batches.
+
+        ``ids``: ``(n, length)`` long tensor of ids in ``[0, vocab_size)``; ``lengths``: ``(n,)``
+        integer tensor with values in ``[1, length]``; ``batch_size``: rows per forward pass."""
+        self._check(ids)
+        batch_size = check_integer("batch_size", batch_size, minimum=1)
+        if ids.shape[0] == 0:
+            raise ValueError("ids has no rows")
+        if (not isinstance(lengths, torch.Tensor) or lengths.dtype.is_floating_point
+                or lengths.dtype.is_complex or lengths.dtype == torch.bool):
+            raise TypeError(f"lengths must be an integer torch tensor, got "
+                            f"{getattr(lengths, 'dtype', type(lengths).__name__)}")
+        if lengths.shape != (ids.shape[0],):
+            raise ValueError(f"lengths must have shape ({ids.shape[0]},) to match ids, got "
+                             f"{tuple(lengths.shape)}")
+        # pooled copies each batch to the host anyway, so these reductions add no new sync
+        if int(lengths.min()) < 1 or int(lengths.max()) > ids.shape[1]:
+            raise ValueError(f"lengths must lie in [1, {ids.shape[1]}], got "
+                             f"{int(lengths.min())}..{int(lengths.max())}")
+        if int(ids.min()) < 0 or int(ids.max()) >= self.config.vocab_size:
+            raise ValueError(f"ids must lie in [0, {self.config.vocab_size}), got "
+                             f"{int(ids.min())}..{int(ids.max())}")
         was_training = self.training
         self.eval()
         device = self.tokens.weight.device

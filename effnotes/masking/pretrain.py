@@ -60,7 +60,17 @@ class PretrainConfig:
 
 @torch.no_grad()
 def heldout_loss(model: MaskedLanguageModel, masks: FrozenMasks, batch_size: int = 256) -> float:
-    """Mean cross-entropy (nats) over all targets of the frozen masks, in eval mode."""
+    """Mean cross-entropy (nats) over all targets of the frozen masks, in eval mode, in
+    batches of ``batch_size`` rows. The masks must hold at least one target."""
+    if not isinstance(model, MaskedLanguageModel):
+        raise TypeError(f"model must be a MaskedLanguageModel, got {type(model).__name__}")
+    if not isinstance(masks, FrozenMasks):
+        raise TypeError(f"masks must be FrozenMasks, got {type(masks).__name__}")
+    batch_size = check_integer("batch_size", batch_size, minimum=1)
+    model._check(masks.inputs, "masks.inputs")
+    if not isinstance(masks.labels, torch.Tensor) or masks.labels.shape != masks.inputs.shape:
+        raise ValueError(f"masks.labels must be a tensor shaped like masks.inputs "
+                         f"{tuple(masks.inputs.shape)}, got {tuple(getattr(masks.labels, 'shape', ()))}")
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
@@ -72,6 +82,8 @@ def heldout_loss(model: MaskedLanguageModel, masks: FrozenMasks, batch_size: int
             total += float(model.mlm_loss(inputs, labels)) * n
             count += n
     model.train(was_training)
+    if not count:
+        raise ValueError("masks has no targets: every label is IGNORE")
     return total / count
 
 
