@@ -29,6 +29,22 @@ def check_precision(precision: str) -> str:
     return precision
 
 
+def _tensor(op: str, name: str, value) -> torch.Tensor:
+    """``value`` if it is a tensor; else a ``TypeError`` naming ``op``'s argument ``name``."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{op}: {name} must be a torch.Tensor, got {type(value).__name__}")
+    return value
+
+
+def _positive(name: str, value) -> float:
+    """``value`` as a float if it is a finite real number above 0 (``TypeError`` or
+    ``ValueError`` naming ``name`` otherwise)."""
+    value = check_real(name, value)
+    if not value > 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return value
+
+
 def check_tau(tau: float) -> float:
     """``tau`` must be a real number (NumPy scalars included) strictly between 0 and 1 (the
     branch's share of the variance); returned as a float."""
@@ -53,6 +69,7 @@ class _ScaleGradient(torch.autograd.Function):
 
 def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
     """``x`` unchanged in the forward pass; its gradient multiplied by ``scale``."""
+    _tensor("scale_gradient", "x", x)
     if not check_real("scale", scale) > 0:
         raise ValueError(f"scale must be a positive finite number, got {scale!r}")
     return _ScaleGradient.apply(x, float(scale))
@@ -72,6 +89,8 @@ def scaled_linear(x: torch.Tensor, weight: torch.Tensor, *, alpha: float | None 
     is scaled by ``max / amax`` before it is rounded, and scaled back after.
     """
     check_precision(precision)
+    _tensor("scaled_linear", "x", x)
+    _tensor("scaled_linear", "weight", weight)
     if x.shape[-1] != weight.shape[-1] or weight.dim() != 2:
         raise ValueError(f"x (..., {x.shape[-1]}) does not match weight {tuple(weight.shape)}: "
                          "expected weight of shape (fan_out, fan_in)")
@@ -110,12 +129,19 @@ def residual_add(skip: torch.Tensor, branch: torch.Tensor, tau: float | None) ->
 
 def layer_norm(x: torch.Tensor, weight: torch.Tensor | None = None,
                bias: torch.Tensor | None = None, eps: float = 1e-5) -> torch.Tensor:
-    """Layer normalisation over the last dimension (unit variance per row)."""
+    """Layer normalisation over the last dimension (unit variance per row); ``weight`` and
+    ``bias`` (``(x.shape[-1],)`` or None), ``eps`` a finite number above 0."""
+    _tensor("layer_norm", "x", x)
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None:
+            _tensor("layer_norm", name, value)
+    eps = _positive("eps", eps)
     return F.layer_norm(x, x.shape[-1:], weight, bias, eps)
 
 
 def gelu(x: torch.Tensor) -> torch.Tensor:
     """GELU (exact, erf form)."""
+    _tensor("gelu", "x", x)
     return F.gelu(x)
 
 
@@ -128,6 +154,10 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool
     which keeps the output at unit variance for independent values (see the chapter)."""
     if variant not in ATTENTION_VARIANTS:
         raise ValueError(f"unknown attention variant {variant!r}; choose one of {ATTENTION_VARIANTS}")
+    for name, value in (("q", q), ("k", k), ("v", v)):
+        _tensor("attention", name, value)
+    if not isinstance(causal, bool):
+        raise TypeError(f"attention: causal must be a bool, got {type(causal).__name__}")
     if q.dim() != 4 or q.shape != k.shape or k.shape[:-1] != v.shape[:-1]:
         raise ValueError(f"q, k, v must be (batch, heads, tokens, head_dim) alike; got "
                          f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
@@ -142,15 +172,36 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool
 
 
 def embedding(ids: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Token embedding (output multiplier 1, as Table 2 of the paper prescribes)."""
+    """Token embedding (output multiplier 1, as Table 2 of the paper prescribes): ``ids``
+    (any shape, int64/int32, values in ``[0, vocab)``) and ``weight`` ``(vocab, dim)`` ->
+    ``(*ids.shape, dim)``.
+
+    The id range is checked only for CPU tensors outside ``torch.compile``: on an
+    accelerator a min/max would sync the device on every step, so there an out-of-range id
+    is left to PyTorch's own (device-side) index check."""
+    _tensor("embedding", "ids", ids)
+    _tensor("embedding", "weight", weight)
     if ids.dtype not in (torch.int64, torch.int32):
         raise TypeError(f"token ids must be int64 or int32, got {ids.dtype}")
+    if weight.dim() != 2:
+        raise ValueError(f"embedding: weight must be (vocab, dim), got {tuple(weight.shape)}")
+    if ids.device.type == "cpu" and ids.numel() and not torch.compiler.is_compiling():
+        low, high = int(ids.min()), int(ids.max())
+        if low < 0 or high >= weight.shape[0]:
+            raise ValueError(f"embedding: ids must lie in [0, {weight.shape[0]}), got "
+                             f"{low}..{high}")
     return F.embedding(ids, weight)
 
 
 def readout(x: torch.Tensor, weight: torch.Tensor, *, alpha: float | None = None) -> torch.Tensor:
     """The LM head ``alpha * x @ weight.T`` with ``alpha = 1/fan_in`` by default (μS's
-    readout multiplier); kept in high precision."""
+    readout multiplier); kept in high precision. ``x`` ``(..., dim)``, ``weight``
+    ``(vocab, dim)``."""
+    _tensor("readout", "x", x)
+    _tensor("readout", "weight", weight)
+    if weight.dim() != 2 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"readout: x (..., {x.shape[-1]}) does not match weight "
+                         f"{tuple(weight.shape)}: expected weight of shape (vocab, dim)")
     fan_in = weight.shape[1]
     alpha = 1.0 / fan_in if alpha is None else check_real("alpha", alpha)
     return F.linear(x, weight) * alpha
@@ -164,6 +215,9 @@ def cross_entropy(logits: torch.Tensor, targets: torch.Tensor, *,
     With ``grad_scale = n_tokens`` the backward pass is that of the summed loss, so the
     gradients do not shrink with the batch; μS uses ``n_tokens * d_model``, which also undoes
     the readout's ``1/d`` so that the gradient entering the last block has unit scale."""
+    _tensor("cross_entropy", "logits", logits)
+    _tensor("cross_entropy", "targets", targets)
+    grad_scale = _positive("grad_scale", grad_scale)
     if logits.shape[:-1] != targets.shape:
         raise ValueError(f"logits {tuple(logits.shape)} and targets {tuple(targets.shape)} "
                          "must agree on all but the last dimension")

@@ -16,9 +16,10 @@ fully decoupled from the rate) work for it unchanged.
 
 from __future__ import annotations
 
-import math
 
 import torch
+
+from effnotes.validation import check_real
 
 
 class Lion(torch.optim.Optimizer):
@@ -28,13 +29,16 @@ class Lion(torch.optim.Optimizer):
 
     def __init__(self, params, lr: float = 1e-4, betas: tuple[float, float] = (0.9, 0.99),
                  weight_decay: float = 0.0) -> None:
-        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        if not check_real("lr", lr) > 0:
             raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
-        if not weight_decay >= 0:
+        betas = tuple(check_real(f"betas[{i}]", b) for i, b in enumerate(betas))
+        if not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+        if not check_real("weight_decay", weight_decay) >= 0:
             raise ValueError(f"weight_decay must be non-negative, got {weight_decay!r}")
-        super().__init__(params, {"lr": float(lr), "betas": tuple(float(b) for b in betas),
+        super().__init__(params, {"lr": float(lr), "betas": betas,
                                   "weight_decay": float(weight_decay)})
 
     @torch.no_grad()

@@ -24,6 +24,7 @@ from torch import nn
 
 from effnotes.unit_scaling import functional as U
 from effnotes.unit_scaling.modules import Attention, Embedding, Gelu, Linear, Readout, ResidualAdd
+from effnotes.validation import check_integer, check_real
 
 PARAMETRISATIONS = ("sp", "mus")
 SP_INIT_STD = 0.02
@@ -140,6 +141,10 @@ class Decoder(nn.Module):
                             alpha=None if mus else 1.0)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        if not isinstance(ids, torch.Tensor):
+            raise TypeError(f"ids must be a torch.Tensor, got {type(ids).__name__}")
+        if ids.dtype not in (torch.int64, torch.int32):
+            raise TypeError(f"ids must be int64 or int32, got {ids.dtype}")
         if ids.dim() != 2:
             raise ValueError(f"ids must be (batch, tokens), got shape {tuple(ids.shape)}")
         if ids.shape[1] > self.config.seq_len:
@@ -152,11 +157,15 @@ class Decoder(nn.Module):
         return self.head(self.norm_out(x))
 
     def loss_grad_scale(self, n_tokens: int) -> float:
-        """The fixed factor on the loss gradient: ``n_tokens * d`` for μS, 1 (mean loss) for SP."""
+        """The fixed factor on the loss gradient: ``n_tokens * d`` for μS, 1 (mean loss) for SP.
+        ``n_tokens`` is a positive integer (the targets in the batch)."""
+        n_tokens = check_integer("n_tokens", n_tokens, minimum=1)
         return float(n_tokens * self.config.d_model) if self.config.parametrisation == "mus" else 1.0
 
     def loss(self, ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Mean next-token cross-entropy (nats), with the parametrisation's gradient scale."""
+        if not isinstance(targets, torch.Tensor):
+            raise TypeError(f"targets must be a torch.Tensor, got {type(targets).__name__}")
         logits = self(ids)
         return U.cross_entropy(logits, targets, grad_scale=self.loss_grad_scale(targets.numel()))
 
@@ -177,14 +186,18 @@ def optimizer_groups(model: Decoder, lr: float, weight_decay: float = 0.0, *,
     ``lr``. Weight decay is fully decoupled: each step multiplies a matrix by
     ``1 - s_t * weight_decay`` (``s_t`` the schedule's multiplier), whatever its learning
     rate; norms' gains and biases are not decayed. ``base_width`` defaults to the model's."""
-    if not lr > 0:
+    # duck-typed, so that a sharded (FSDP) or otherwise wrapped Decoder passes as well
+    if not (isinstance(getattr(model, "config", None), DecoderConfig)
+            and callable(getattr(model, "hidden_parameters", None))):
+        raise TypeError(f"model must be a Decoder, got {type(model).__name__}")
+    if not check_real("lr", lr) > 0:
         raise ValueError(f"lr must be positive, got {lr}")
-    if weight_decay < 0:
+    if check_real("weight_decay", weight_decay) < 0:
         raise ValueError(f"weight_decay must be non-negative, got {weight_decay}")
+    if not isinstance(sp_lr_rule, bool):
+        raise TypeError(f"sp_lr_rule must be a bool, got {type(sp_lr_rule).__name__}")
     d = model.config.d_model
-    base = d if base_width is None else int(base_width)
-    if base < 1:
-        raise ValueError(f"base_width must be positive, got {base_width}")
+    base = d if base_width is None else check_integer("base_width", base_width, minimum=1)
     if model.config.parametrisation == "mus":
         hidden_lr = lr * math.sqrt(base / d)
     else:

@@ -9,6 +9,16 @@ import torch
 from torch import nn
 
 from effnotes.unit_scaling import functional as U
+from effnotes.validation import check_integer, check_real
+
+
+def _size(name: str, value) -> int:
+    """A module size: a positive integer (NumPy integers accepted, ``bool`` refused)."""
+    return check_integer(name, value, minimum=1)
+
+
+def _alpha(alpha) -> float | None:
+    return None if alpha is None else check_real("alpha", alpha)
 
 
 class Linear(nn.Module):
@@ -23,10 +33,12 @@ class Linear(nn.Module):
     def __init__(self, in_features: int, out_features: int, *, init_std: float = 1.0,
                  alpha: float | None = None, precision: str = "fp32") -> None:
         super().__init__()
-        if in_features < 1 or out_features < 1:
-            raise ValueError(f"features must be positive, got {in_features} -> {out_features}")
+        in_features = _size("in_features", in_features)
+        out_features = _size("out_features", out_features)
+        init_std = U._positive("init_std", init_std)
+        alpha = _alpha(alpha)
         self.precision = U.check_precision(precision)
-        self.alpha = 1.0 / math.sqrt(in_features) if alpha is None else float(alpha)
+        self.alpha = 1.0 / math.sqrt(in_features) if alpha is None else alpha
         self.weight = nn.Parameter(torch.randn(out_features, in_features) * init_std)
         if precision == "fp8_cuda":  # static scales as device scalars for torch._scaled_mm
             self.register_buffer("scale", torch.tensor(self.alpha), persistent=False)
@@ -79,6 +91,8 @@ class Embedding(nn.Module):
 
     def __init__(self, vocab_size: int, dim: int, *, init_std: float = 1.0) -> None:
         super().__init__()
+        vocab_size, dim = _size("vocab_size", vocab_size), _size("dim", dim)
+        init_std = U._positive("init_std", init_std)
         self.weight = nn.Parameter(torch.randn(vocab_size, dim) * init_std)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
@@ -92,7 +106,10 @@ class Readout(nn.Module):
     def __init__(self, dim: int, vocab_size: int, *, init_std: float = 1.0,
                  alpha: float | None = None) -> None:
         super().__init__()
-        self.alpha = 1.0 / dim if alpha is None else float(alpha)
+        dim, vocab_size = _size("dim", dim), _size("vocab_size", vocab_size)
+        init_std = U._positive("init_std", init_std)
+        alpha = _alpha(alpha)
+        self.alpha = 1.0 / dim if alpha is None else alpha
         self.weight = nn.Parameter(torch.randn(vocab_size, dim) * init_std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
