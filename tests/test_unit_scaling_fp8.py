@@ -301,6 +301,30 @@ def test_parity_and_inference_tables_and_the_step_sentence():
     assert sentence.endswith("Fastest: μS, effnotes FP8 (static scales)")
 
 
+def test_the_step_time_view_keeps_every_value_under_shorter_headings():
+    from effnotes.unit_scaling import gpu_report
+
+    rows = gpu_bench.summarise_visits({"bf16": [0.30, 0.28, 0.29], "fp8": [0.20, 0.21, 0.20]})
+    table = gpu_bench.step_time_table({"sizes": {"d64": {"arms": rows, "unavailable": {}}}})
+    view = gpu_report.step_time_view(table)
+    assert list(view.index) == list(zip(table["model"], table["arm"]))
+    for heading, column in gpu_report.STEP_VIEW_COLUMNS.items():
+        if column != "unavailable":
+            assert list(view[heading]) == list(table[column]), column
+    # no arm failed: the column of reasons is left out; a failed arm brings it back
+    assert ("not run because", "") not in view.columns
+    failed = gpu_bench.step_time_table({"sizes": {"d64": {
+        "arms": rows, "unavailable": {"torchao_rowwise": "torchao is not installed"}}}})
+    reasons = gpu_report.step_time_view(failed)[("not run because", "")]
+    assert list(reasons) == ["", "", "torchao is not installed"]
+    before = table.copy()
+    with pytest.raises(ValueError, match=r"lacks the step_time_table columns \['speedup_max'\]"):
+        gpu_report.step_time_view(table.drop(columns="speedup_max"))
+    with pytest.raises(TypeError, match="table must be a DataFrame"):
+        gpu_report.step_time_view(rows)
+    pd.testing.assert_frame_equal(table, before)
+
+
 def test_parity_bench_end_to_end_on_the_cpu(monkeypatch):
     """The whole loss- and inference-parity path at toy size, with the CUDA check lifted
     (the FP8 arm then runs the simulation, warning once), read back by the chapter's report."""

@@ -57,7 +57,7 @@ def plot_trace(trace: pd.DataFrame, points: pd.DataFrame, steps_per_epoch: int,
     ax.scatter(points["step"] / steps_per_epoch, points["val_accuracy"], color="black",
                zorder=3, s=22, label="trough points")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("validation accuracy")
+    ax.set_ylabel("validation accuracy (fraction)")
     rate_ax = ax.twinx()
     rate_ax.plot(trace["step"] / steps_per_epoch, trace["lr"], color="C1", alpha=0.6,
                  linewidth=1, label="learning rate")
@@ -92,7 +92,7 @@ def plot_curves(points: pd.DataFrame, methods: list[str], *, ncols: int = 2) -> 
             spread = mine.groupby("budget_epochs")["val_accuracy"].std().to_numpy()
             plot_tradeoff(sweep.mean_curve(), ax, color=color, spread=spread)
         ax.set_title(method.replace("_", " "))
-        ax.set_ylabel("validation accuracy")
+        ax.set_ylabel("validation accuracy (fraction)")
         ax.legend(fontsize="small")
     for ax in axes.flat[len(methods):]:
         ax.set_visible(False)
@@ -113,6 +113,7 @@ def draw_schedule_shape(warmup: int, first_cycle: int, m: float, budget: int,
     shape = CyclicSchedule(first_cycle * steps_per_epoch, m, warmup * steps_per_epoch)
     plot_schedule(shape, budget * steps_per_epoch, steps_per_unit=steps_per_epoch,
                   unit="epochs", ax=ax)
+    ax.set_ylabel("learning rate / peak rate")
     found = [t / steps_per_epoch for t in shape.trough_steps(budget * steps_per_epoch)]
     shown = ", ".join(f"{t:g}" for t in found[:8]) + (" ..." if len(found) > 8 else "")
     saving = f"one run saves {sum(found) / found[-1]:.2f}x" if found else "no trough yet"

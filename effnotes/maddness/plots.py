@@ -96,7 +96,8 @@ def plot_bench(table: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
                     + long["cache"].str.replace("speedup_", "cache-"))
     sns.barplot(data=long, x="case", y="speedup", hue="call", ax=ax)
     ax.axhline(1, color="0.3", lw=1)
-    ax.set(xlabel="", ylabel="speedup over numpy float32 (x)")
+    ax.set(xlabel="output columns M of the product, and the layout of A",
+           ylabel="speedup over numpy float32 (x)")
     return ax
 
 

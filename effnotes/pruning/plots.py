@@ -109,7 +109,7 @@ def accuracy_vs_speedup(grid, strategies=None, *, x="theoretical_speedup",
     ax.set_xscale("log")
     ax.set_xlabel("theoretical speedup (dense / nonzero multiply-adds)"
                   if x == "theoretical_speedup" else "compression ratio (|θ| / |θ ≠ 0|)")
-    ax.set_ylabel(f"test accuracy {STAGE_LABELS.get(y, y)}")
+    ax.set_ylabel(f"test accuracy {STAGE_LABELS.get(y, y)} (fraction)")
     axis = "theoretical speedup" if x == "theoretical_speedup" else "compression"
     ax.set_title(f"Accuracy against {axis}")
     return ax.figure

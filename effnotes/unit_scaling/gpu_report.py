@@ -72,6 +72,34 @@ def inference_table(data: dict | None) -> pd.DataFrame | None:
     return pd.DataFrame(rows)
 
 
+#: the columns of :func:`.gpu_bench.step_time_table` under the page's two-level headings
+STEP_VIEW_COLUMNS = {("step time (ms)", "median"): "step_ms",
+                     ("step time (ms)", "min"): "step_ms_min",
+                     ("step time (ms)", "max"): "step_ms_max", ("visits", ""): "visits",
+                     ("speedup over μS-BF16 (×)", "median"): "speedup",
+                     ("speedup over μS-BF16 (×)", "min"): "speedup_min",
+                     ("speedup over μS-BF16 (×)", "max"): "speedup_max",
+                     ("not run because", ""): "unavailable"}
+
+
+def step_time_view(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`.gpu_bench.step_time_table` laid out to fit the page's content column: a row per
+    (model, arm) in the index, and the step time (ms) and the speedup over μS-BF16 (×) each
+    under one heading with its median, min and max (the step time's over visits, the
+    speedup's over rounds), then the number of visits; the "not run because" column only
+    where an arm did not run. The values are the table's own."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a DataFrame, got {type(table).__name__}")
+    missing = sorted({"model", "arm", *STEP_VIEW_COLUMNS.values()} - set(table.columns))
+    if missing:
+        raise ValueError(f"table lacks the step_time_table columns {missing}")
+    indexed = table.set_index(["model", "arm"])
+    view = pd.DataFrame({heading: indexed[column] for heading, column in STEP_VIEW_COLUMNS.items()
+                         if column != "unavailable" or (indexed[column] != "").any()})
+    view.columns = pd.MultiIndex.from_tuples(view.columns)
+    return view
+
+
 def step_time_sentence(step_data: dict | None, size: str = "d2048") -> str:
     """Each arm's median speedup over μS-BF16 at ``size`` (with its range over rounds), the
     fastest arm, and the arms that could not run; "not stored yet" without data."""
@@ -175,6 +203,7 @@ def show_gpu_runs() -> dict:
     from IPython.display import Markdown, display
 
     from effnotes.contract import stored_result
+    from effnotes.notebook import wrapping_table
     from effnotes.results import has_result, load_result
     from effnotes.unit_scaling.plots import plot_parity_curves
 
@@ -183,7 +212,8 @@ def show_gpu_runs() -> dict:
     steps = load_result("unit_scaling", "gpu_step_times") \
         if has_result("unit_scaling", "gpu_step_times") else None
     step_data = None if steps is None else steps.data
-    tables = {"step-time comparison": None if step_data is None else step_time_table(step_data),
+    tables = {"step-time comparison":
+              None if step_data is None else step_time_view(step_time_table(step_data)),
               "loss parity": parity_table(data), "inference parity": inference_table(data)}
     for title, table in tables.items():
         display(Markdown(f"*No {title} of this kind is stored yet.*") if table is None
@@ -193,7 +223,7 @@ def show_gpu_runs() -> dict:
         plt.show()
     claims = stored_claims(data, step_data)
     speed = claims.loc[["speed_goal", "speed_torchao", "speed_wide"]]
-    display(speed.rename(columns={"holds": "holds on the stored run"}))
+    display(wrapping_table(speed.rename(columns={"holds": "holds on the stored run"})))
     sizes = (step_data or {}).get("sizes", {})
     parity_config = (data or {}).get("parity", {}).get("config")
     return {"step_source": "not stored yet" if steps is None else steps.describe(),
@@ -242,6 +272,6 @@ def show_kernel_profile() -> str:
             "optimiser, which FP8 leaves alone, cap the step's gain")
 
 
-__all__ = ["REFERENCES", "SPEED_TARGET", "STORED_CLAIMS", "inference_table", "parity_table",
-           "shape_sentence", "show_gpu_runs", "show_kernel_profile", "step_time_sentence",
-           "step_time_table", "stored_claims"]
+__all__ = ["REFERENCES", "SPEED_TARGET", "STEP_VIEW_COLUMNS", "STORED_CLAIMS", "inference_table",
+           "parity_table", "shape_sentence", "show_gpu_runs", "show_kernel_profile", "step_time_sentence",
+           "step_time_table", "step_time_view", "stored_claims"]

@@ -37,7 +37,7 @@ def plot_lr_sweep(sweep: pd.DataFrame, best: pd.DataFrame, axes=None):
                    zorder=4)
         ax.set_xscale("log", base=2)
         ax.set(title=_TITLES[parametrisation], xlabel="peak learning rate η",
-               ylabel="final training loss")
+               ylabel="final training loss (nats/byte)")
     return axes
 
 
