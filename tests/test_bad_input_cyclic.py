@@ -26,8 +26,18 @@ def sgd(lr=1.0):
 
 
 CASES = [
-    ("first_cycle float", lambda: schedule(first_cycle=3.0), ValueError, "first_cycle"),
+    ("first_cycle float", lambda: schedule(first_cycle=3.0), TypeError, "first_cycle"),
     ("first_cycle 0", lambda: schedule(first_cycle=0), ValueError, "first_cycle"),
+    ("first_cycle bool", lambda: schedule(first_cycle=True), TypeError, "first_cycle"),
+    ("warmup float", lambda: schedule(warmup=2.0), TypeError, "warmup"),
+    ("multiplier text", lambda: schedule(multiplier="2"), TypeError, "multiplier"),
+    ("multiplier bool", lambda: schedule(multiplier=True), TypeError, "multiplier"),
+    ("multiplier nan", lambda: schedule(multiplier=float("nan")), ValueError, "multiplier"),
+    ("lr_min nan", lambda: schedule(lr_min=float("nan")), ValueError, "lr_min"),
+    ("cycle_start float", lambda: schedule().cycle_start(1.0), TypeError, "cycle index"),
+    ("cycle_start negative", lambda: schedule().cycle_start(-1), ValueError, "cycle index"),
+    ("n_cycles float", lambda: schedule().steps_for_cycles(2.0), TypeError, "n_cycles"),
+    ("budget bool", lambda: schedule().rates(True), TypeError, "total_steps"),
     ("warmup negative", lambda: schedule(warmup=-1), ValueError, "warmup"),
     ("multiplier < 1", lambda: schedule(multiplier=0.5), ValueError, "multiplier"),
     ("multiplier inf", lambda: schedule(multiplier=float("inf")), ValueError, "multiplier"),
@@ -39,19 +49,19 @@ CASES = [
     ("warmup_start text", lambda: schedule(warmup_start="0"), TypeError, "warmup_start"),
     ("warmup_start nan", lambda: schedule(warmup_start=float("nan")), ValueError,
      "warmup_start"),
-    ("lr step float", lambda: schedule().lr(2.0), ValueError, "step"),
+    ("lr step float", lambda: schedule().lr(2.0), TypeError, "step"),
     ("lr step negative", lambda: schedule().lr(-1), ValueError, "step"),
     ("call step negative", lambda: schedule()(-1, 10), ValueError, "step"),
-    ("call step float", lambda: schedule()(2.0, 10), ValueError, "step"),
-    ("call step text", lambda: schedule()("2", 10), ValueError, "step"),
+    ("call step float", lambda: schedule()(2.0, 10), TypeError, "step"),
+    ("call step text", lambda: schedule()("2", 10), TypeError, "step"),
     ("call step past the end", lambda: schedule()(11, 10), ValueError, "step"),
-    ("cycle_index float", lambda: schedule().cycle_index(2.5), ValueError, "step"),
-    ("cycle_index text", lambda: schedule().cycle_index("2"), ValueError, "step"),
-    ("cycle_length float", lambda: schedule().cycle_length(1.0), ValueError, "cycle index"),
+    ("cycle_index float", lambda: schedule().cycle_index(2.5), TypeError, "step"),
+    ("cycle_index text", lambda: schedule().cycle_index("2"), TypeError, "step"),
+    ("cycle_length float", lambda: schedule().cycle_length(1.0), TypeError, "cycle index"),
     ("budget 0", lambda: schedule().rates(0), ValueError, "total_steps"),
     ("budget in warm-up", lambda: schedule(warmup=5).trough_steps(5), ValueError, "warm-up"),
     ("call budget in warm-up", lambda: schedule(warmup=5)(1, 5), ValueError, "total_steps"),
-    ("call budget text", lambda: schedule()(1, "10"), ValueError, "total_steps"),
+    ("call budget text", lambda: schedule()(1, "10"), TypeError, "total_steps"),
     ("standard budget in warm-up", lambda: schedule(warmup=5).standard(3), ValueError,
      "total_steps"),
     ("n_cycles 0", lambda: schedule().steps_for_cycles(0), ValueError, "n_cycles"),
@@ -110,6 +120,8 @@ def test_valid_input_still_reads_off():
     points = trough_points(evaluations(), [2], every=1, window=1)
     assert points["val_accuracy"].tolist() == [0.6]
     assert schedule().cycle_index(np.int64(4)) == 1
+    assert schedule(first_cycle=np.int64(3), warmup=np.int64(1)).rates(8) == \
+        schedule(warmup=1).rates(8)
     assert evaluation_steps(np.array([2, 5]), 10, every=1, window=0) == [2, 5]
 
 

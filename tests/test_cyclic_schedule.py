@@ -79,16 +79,18 @@ def test_plugs_into_trainconfig():
     assert seen == pytest.approx(s.rates(11))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"first_cycle": 0}, "T0"), ({"first_cycle": -3}, "T0"), ({"first_cycle": 2.5}, "T0"),
-    ({"first_cycle": 4, "multiplier": 0.5}, "multiplier"),
-    ({"first_cycle": 4, "multiplier": math.inf}, "multiplier"),
-    ({"first_cycle": 4, "warmup": -1}, "warmup"), ({"first_cycle": 4, "lr_max": 0.0}, "lr_max"),
-    ({"first_cycle": 4, "lr_min": 2.0}, "lr_min"),
-    ({"first_cycle": 4, "warmup_start": 1.5}, "warmup_start"),
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"first_cycle": 0}, ValueError, "T0"), ({"first_cycle": -3}, ValueError, "T0"),
+    ({"first_cycle": 2.5}, TypeError, "T0"),
+    ({"first_cycle": 4, "multiplier": 0.5}, ValueError, "multiplier"),
+    ({"first_cycle": 4, "multiplier": math.inf}, ValueError, "multiplier"),
+    ({"first_cycle": 4, "warmup": -1}, ValueError, "warmup"),
+    ({"first_cycle": 4, "lr_max": 0.0}, ValueError, "lr_max"),
+    ({"first_cycle": 4, "lr_min": 2.0}, ValueError, "lr_min"),
+    ({"first_cycle": 4, "warmup_start": 1.5}, ValueError, "warmup_start"),
 ])
-def test_bad_schedules_are_refused(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_schedules_are_refused(kwargs, error, message):
+    with pytest.raises(error, match=message):
         CyclicSchedule(**kwargs)
 
 

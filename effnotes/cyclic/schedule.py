@@ -26,19 +26,11 @@ composition; the tests compare the two step by step).
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import torch
 
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _check_real(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+from effnotes.validation import check_integer, check_real
 
 
 @dataclass(frozen=True)
@@ -64,21 +56,17 @@ class CyclicSchedule:
     warmup_start: float = 0.0
 
     def __post_init__(self) -> None:
-        if not _is_int(self.first_cycle) or self.first_cycle <= 0:
-            raise ValueError(f"first_cycle (T0) must be a positive integer number of steps, "
-                             f"got {self.first_cycle!r}")
-        if not _is_int(self.warmup) or self.warmup < 0:
-            raise ValueError(f"warmup (W) must be a non-negative integer number of steps, "
-                             f"got {self.warmup!r}")
-        if (not isinstance(self.multiplier, numbers.Real) or isinstance(self.multiplier, bool)
-                or not math.isfinite(self.multiplier) or self.multiplier < 1):
-            raise ValueError(f"multiplier (m) must be a finite number >= 1 (cycles that shrink "
-                             f"would never end), got {self.multiplier!r}")
+        check_integer("first_cycle (T0, a number of steps)", self.first_cycle, minimum=1)
+        check_integer("warmup (W, a number of steps)", self.warmup, minimum=0)
+        check_real("multiplier (m)", self.multiplier)
+        if self.multiplier < 1:
+            raise ValueError(f"multiplier (m) must be >= 1 (cycles that shrink would never "
+                             f"end), got {self.multiplier!r}")
         for name in ("lr_max", "lr_min", "warmup_start"):
-            _check_real(name, getattr(self, name))
-        if not (math.isfinite(self.lr_max) and self.lr_max > 0):
-            raise ValueError(f"lr_max must be positive and finite, got {self.lr_max}")
-        if not (math.isfinite(self.lr_min) and 0 <= self.lr_min <= self.lr_max):
+            check_real(name, getattr(self, name))
+        if not self.lr_max > 0:
+            raise ValueError(f"lr_max must be positive, got {self.lr_max}")
+        if not 0 <= self.lr_min <= self.lr_max:
             raise ValueError(f"lr_min must be in [0, lr_max={self.lr_max}], got {self.lr_min}")
         if not 0 <= self.warmup_start <= 1:
             raise ValueError(f"warmup_start must be in [0, 1], got {self.warmup_start}")
@@ -87,8 +75,7 @@ class CyclicSchedule:
 
     def cycle_start(self, k: int) -> float:
         """:math:`S_k`, steps after the warm-up at which cycle ``k`` (0-based) starts."""
-        if not _is_int(k) or k < 0:
-            raise ValueError(f"cycle index must be a non-negative integer, got {k!r}")
+        k = check_integer("cycle index k", k, minimum=0)
         m = float(self.multiplier)
         if m == 1.0:
             return float(self.first_cycle * k)
@@ -96,14 +83,12 @@ class CyclicSchedule:
 
     def cycle_length(self, k: int) -> float:
         """:math:`T_0 m^k`, the length of cycle ``k`` in steps."""
-        if not _is_int(k) or k < 0:
-            raise ValueError(f"cycle index must be a non-negative integer, got {k!r}")
+        k = check_integer("cycle index k", k, minimum=0)
         return self.first_cycle * float(self.multiplier) ** k
 
     def cycle_index(self, step: int) -> int:
         """The cycle that step ``step`` (>= ``warmup``) belongs to."""
-        if not _is_int(step):
-            raise ValueError(f"step must be a non-negative integer, got {step!r}")
+        step = check_integer("step", step)
         s = step - self.warmup
         if s < 0:
             raise ValueError(f"step {step} is in the warm-up (W={self.warmup}), not in a cycle")
@@ -123,8 +108,7 @@ class CyclicSchedule:
 
     def lr(self, step: int) -> float:
         """The absolute learning rate used for optimiser step ``step`` (0-based)."""
-        if not _is_int(step) or step < 0:
-            raise ValueError(f"step must be a non-negative integer, got {step!r}")
+        step = check_integer("step", step, minimum=0)
         if step < self.warmup:
             fraction = self.warmup_start + (1.0 - self.warmup_start) * step / self.warmup
             return self.lr_max * fraction
@@ -141,16 +125,16 @@ class CyclicSchedule:
         ``total_steps`` steps (which must outlast the warm-up). ``step`` is an integer in
         ``[0, total_steps]`` (``total_steps`` itself: the value a scheduler asks for once the
         run has ended)."""
-        self.check_budget(total_steps)
-        if not _is_int(step) or not 0 <= step <= total_steps:
+        total_steps = self.check_budget(total_steps)
+        step = check_integer("step", step, minimum=0)
+        if step > total_steps:
             raise ValueError(f"step must be an integer in [0, total_steps={total_steps}], "
                              f"got {step!r}")
         return self.factor(step)
 
     def check_budget(self, total_steps: int) -> int:
         """Raise unless a run of ``total_steps`` steps gets past the warm-up."""
-        if not _is_int(total_steps) or total_steps <= 0:
-            raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
+        total_steps = check_integer("total_steps", total_steps, minimum=1)
         if total_steps <= self.warmup:
             raise ValueError(f"total_steps={total_steps} is not longer than the warm-up "
                              f"(W={self.warmup} steps): the schedule never leaves its warm-up")
@@ -182,8 +166,7 @@ class CyclicSchedule:
 
     def steps_for_cycles(self, n_cycles: int) -> int:
         """Steps needed to finish ``n_cycles`` cycles: :math:`W + S_{n}` (rounded up)."""
-        if not _is_int(n_cycles) or n_cycles < 1:
-            raise ValueError(f"n_cycles must be a positive integer, got {n_cycles!r}")
+        n_cycles = check_integer("n_cycles", n_cycles, minimum=1)
         return int(self.warmup + math.ceil(self.cycle_start(n_cycles) - 1e-9))
 
     def standard(self, total_steps: int) -> CyclicSchedule:

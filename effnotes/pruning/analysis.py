@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import copy
 import statistics
+from collections.abc import Iterable
 
 import pandas as pd
 import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from effnotes.pruning.metrics import effective_parameters
+from effnotes.pruning.metrics import check_input_shape, effective_parameters
 from effnotes.pruning.strategies import prunable_layers
+from effnotes.runtime import _as_device
 from effnotes.timing import interleaved_times, paired_speedups
 from effnotes.training import evaluate
+from effnotes.validation import check_integer, check_real
+
+
+def _check_module(name: str, value) -> nn.Module:
+    if not isinstance(value, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {type(value).__name__}")
+    return value
 
 
 def layer_sensitivity(model: nn.Module, loader, *, amount: float = 0.5, method: str = "random",
@@ -23,10 +32,17 @@ def layer_sensitivity(model: nn.Module, loader, *, amount: float = 0.5, method: 
     ``method`` is ``"random"`` or ``"magnitude"``; ``amount`` is the fraction of that layer's
     weights removed. One row per layer: name, weights, accuracy.
     """
+    _check_module("model", model)
+    if not isinstance(loader, Iterable) or isinstance(loader, (str, bytes)):
+        raise TypeError(f"loader must be an iterable of (inputs, targets) batches, got "
+                        f"{type(loader).__name__}")
     if method not in ("random", "magnitude"):
         raise ValueError(f"method must be 'random' or 'magnitude', got {method!r}")
+    check_real("amount", amount)
     if not 0 < amount < 1:
         raise ValueError(f"amount must be in (0, 1), got {amount}")
+    check_integer("seed", seed, minimum=0)
+    _as_device("device", device)
     rows = []
     for name, _ in prunable_layers(model):
         trial = copy.deepcopy(model)
@@ -43,12 +59,25 @@ def layer_sensitivity(model: nn.Module, loader, *, amount: float = 0.5, method: 
 
 def folded_copy(pruned: nn.Module, like: nn.Module) -> nn.Module:
     """A plain copy of ``like`` (same architecture, no pruning reparametrisation) holding the
-    weights ``pruned`` computes with: masks folded in, zeros kept, buffers copied."""
+    weights ``pruned`` computes with: masks folded in, zeros kept, buffers copied.
+    ``pruned`` must be (a pruned copy of) a model of ``like``'s architecture."""
+    _check_module("pruned", pruned)
+    _check_module("like", like)
+    return _fold(pruned, like, "like")
+
+
+def _fold(pruned: nn.Module, like: nn.Module, like_name: str) -> nn.Module:
     state = {name: tensor.detach().clone() for name, tensor in effective_parameters(pruned).items()}
     state.update({name: buffer.detach().clone() for name, buffer in pruned.named_buffers()
                   if not name.endswith("_mask")})
     folded = copy.deepcopy(like)
-    folded.load_state_dict(state)
+    try:
+        folded.load_state_dict(state)
+    except RuntimeError as error:
+        detail = next((line.strip() for line in str(error).splitlines()[1:] if line.strip()),
+                      str(error))
+        raise ValueError(f"pruned does not have {like_name}'s architecture, so its weights "
+                         f"cannot be folded into a copy of {like_name}: {detail}") from None
     return folded
 
 
@@ -71,11 +100,25 @@ def inference_speedup(dense: nn.Module, pruned: nn.Module, input_shape: tuple[in
     measurement is made ``repeats`` times, each with a freshly allocated input batch and a
     fresh folded copy, and every figure is the median over the repeats.
     """
-    if rounds < 1:
-        raise ValueError(f"rounds must be at least 1, got {rounds}")
-    if repeats < 1:
-        raise ValueError(f"repeats must be at least 1, got {repeats}")
-    device = next(dense.parameters()).device
+    _check_module("dense", dense)
+    _check_module("pruned", pruned)
+    input_shape = check_input_shape(input_shape)
+    batch = check_integer("batch", batch, minimum=1)
+    rounds = check_integer("rounds", rounds, minimum=1)
+    repeats = check_integer("repeats", repeats, minimum=1)
+    check_real("min_run_time", min_run_time)
+    if not min_run_time > 0:
+        raise ValueError(f"min_run_time must be a positive number of seconds, got {min_run_time}")
+    first = next(dense.parameters(), None)
+    if first is None:
+        raise ValueError("dense has no parameters: there is nothing to time")
+    device = first.device
+    devices = {p.device for p in pruned.parameters()}
+    if devices != {device}:
+        raise ValueError(f"pruned must be on dense's device {device}, got parameters on "
+                         f"{sorted(str(d) for d in devices)}")
+    _fold(pruned, dense, "dense")  # the architectures match (a ValueError otherwise)
+    _check_forward("dense", dense, input_shape, device)  # pruned has the same architecture
     measured: dict[str, list[float]] = {"dense": [], "pruned": [], "folded": [],
                                         "speedup_pruned": [], "speedup_folded": []}
     for repeat in range(repeats):
@@ -104,3 +147,19 @@ def inference_speedup(dense: nn.Module, pruned: nn.Module, input_shape: tuple[in
     return {"dense_s": middle["dense"], "pruned_s": middle["pruned"],
             "folded_s": middle["folded"], "speedup_pruned": middle["speedup_pruned"],
             "speedup_folded": middle["speedup_folded"], "repeats": repeats}
+
+
+def _check_forward(name: str, model: nn.Module, input_shape: tuple[int, ...], device) -> None:
+    """One forward pass of a single zero input in eval mode without gradients (the model's
+    mode is restored, its buffers untouched); a ``ValueError`` naming ``input_shape`` if the
+    model cannot take it."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, *input_shape, device=device))
+    except RuntimeError as error:
+        first_line = next((line for line in str(error).splitlines() if line.strip()), "")
+        raise ValueError(f"input_shape {input_shape} does not fit {name}: {first_line}") from None
+    finally:
+        model.train(was_training)

@@ -20,9 +20,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from effnotes.data.digits import DigitsSplit, make_loaders
-from effnotes.pruning.metrics import size_report
+from effnotes.pruning.metrics import check_input_shape, size_report
 from effnotes.pruning.strategies import STRATEGIES, prune_model
-from effnotes.runtime import seed_everything
+from effnotes.runtime import _as_device, seed_everything
 from effnotes.training import TrainConfig, evaluate, train
 from effnotes.validation import check_integer
 
@@ -67,8 +67,21 @@ class PruningGrid:
 def train_dense(model_factory: Callable[[], nn.Module], split: DigitsSplit, config: TrainConfig,
                 *, seed: int, batch_size: int = 64, device: torch.device | str = "cpu") -> nn.Module:
     """A freshly initialised model trained with ``config`` on the training split."""
+    if not callable(model_factory):
+        raise TypeError(f"model_factory must be a callable returning a torch.nn.Module, got "
+                        f"{type(model_factory).__name__}")
+    if not isinstance(split, DigitsSplit):
+        raise TypeError(f"split must be a DigitsSplit, got {type(split).__name__}")
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    check_integer("seed", seed, minimum=0)
+    check_integer("batch_size", batch_size, minimum=1)
+    _as_device("device", device)
     seed_everything(seed)
     model = model_factory()
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model_factory must return a torch.nn.Module, it returned "
+                        f"{type(model).__name__}")
     train_loader, _, _ = make_loaders(split, batch_size=batch_size, seed=seed)
     train(model, train_loader, config, device=device)
     return model
@@ -88,7 +101,19 @@ def _accuracies(model: nn.Module, split: DigitsSplit, device, prefix: str) -> di
 
 def run_cell(dense: nn.Module, split: DigitsSplit, grid: PruningGrid, *, strategy: str,
              compression: float, seed: int, device, input_shape: tuple[int, ...]) -> dict:
-    """Prune a copy of ``dense``, evaluate, fine-tune with the masks in place, evaluate."""
+    """Prune a copy of ``dense``, evaluate, fine-tune with the masks in place, evaluate
+    (``dense`` itself is left as it is)."""
+    if not isinstance(dense, nn.Module):
+        raise TypeError(f"dense must be a torch.nn.Module, got {type(dense).__name__}")
+    if not isinstance(split, DigitsSplit):
+        raise TypeError(f"split must be a DigitsSplit, got {type(split).__name__}")
+    if not isinstance(grid, PruningGrid):
+        raise TypeError(f"grid must be a PruningGrid, got {type(grid).__name__}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown pruning strategy {strategy!r}; choose one of {STRATEGIES}")
+    check_integer("seed", seed, minimum=0)
+    check_input_shape(input_shape)
+    device = _as_device("device", device)
     model = copy.deepcopy(dense)
     batch = _gradient_batch(split, grid.gradient_batch, seed, device)
     outcome = prune_model(model, strategy, compression, batch=batch, seed=seed)

@@ -51,15 +51,22 @@ class SizeReport:
                 "theoretical_speedup": self.theoretical_speedup}
 
 
-def multiply_adds(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, int]:
-    """Multiply-adds of one forward pass of a single sample of ``input_shape`` (without the
-    batch axis), dense and scaled per layer by the density of its weight; Conv2d and Linear
-    layers only (the others are cheap by comparison)."""
+def check_input_shape(input_shape) -> tuple[int, ...]:
+    """``input_shape`` as a tuple, if it is a non-empty tuple or list of positive ints (one
+    sample's shape, no batch axis); a ``ValueError`` naming it otherwise."""
     if not (isinstance(input_shape, (tuple, list)) and input_shape
             and all(isinstance(n, int) and not isinstance(n, bool) and n > 0
                     for n in input_shape)):
         raise ValueError(f"input_shape must be a non-empty tuple of positive ints (one "
                          f"sample, no batch axis), got {input_shape!r}")
+    return tuple(input_shape)
+
+
+def multiply_adds(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, int]:
+    """Multiply-adds of one forward pass of a single sample of ``input_shape`` (without the
+    batch axis), dense and scaled per layer by the density of its weight; Conv2d and Linear
+    layers only (the others are cheap by comparison)."""
+    check_input_shape(input_shape)
     dense = nonzero = 0
     hooks = []
 

@@ -5,13 +5,54 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from effnotes.validation import check_frame, check_real
+
+#: The columns of a grid frame (:func:`~effnotes.pruning.grid.run_pruning_grid`) that
+#: :func:`grid_findings` reads.
+FINDINGS_COLUMNS = ("seed", "strategy", "compression", "test_acc_dense", "test_acc_pruned",
+                    "test_acc_finetuned", "compression_measured", "compression_after_finetune",
+                    "theoretical_speedup")
+#: The columns each of :func:`flip_summary`'s frames needs.
+FLIP_COLUMNS = ("seed", "strategy", "compression", "test_acc_dense", "test_acc_finetuned")
+
+
+def _check_metric(metric, by) -> tuple[str, ...]:
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a column name (a str), got {type(metric).__name__} "
+                        f"{metric!r}")
+    if not (isinstance(by, (tuple, list)) and by and all(isinstance(c, str) for c in by)):
+        raise TypeError(f"by must be a non-empty tuple of column names, got {by!r}")
+    return tuple(by)
+
+
+def _check_z(z) -> float:
+    check_real("z", z)
+    if z < 0:
+        raise ValueError(f"z must be >= 0 (a number of standard errors), got {z}")
+    return float(z)
+
+
+def _check_settings(frames, columns: tuple[str, ...]) -> None:
+    if not isinstance(frames, dict):
+        raise TypeError(f"frames must be a dict of setting name -> grid frame, got "
+                        f"{type(frames).__name__}")
+    if len(frames) != 2:
+        raise ValueError(f"frames must hold exactly two settings to compare, got {list(frames)}")
+    for name, frame in frames.items():
+        check_frame(frame, columns, f"frames[{name!r}]")
+
 
 def summarise(frame: pd.DataFrame, metric: str, *, by: tuple[str, ...] = ("strategy", "compression")) -> pd.DataFrame:
     """Mean, sample standard deviation, standard error and count of ``metric`` over seeds,
-    one row per ``by`` group (columns ``mean, std, sem, n``)."""
-    missing = [c for c in (metric, *by) if c not in frame.columns]
-    if missing:
-        raise KeyError(f"the frame lacks columns {missing}")
+    one row per ``by`` group (columns ``mean, std, sem, n``). ``frame`` must have rows and
+    the columns ``metric`` and ``by``."""
+    return _summarise(frame, metric, by=by, name="frame")
+
+
+def _summarise(frame: pd.DataFrame, metric: str, *, by: tuple[str, ...],
+               name: str) -> pd.DataFrame:
+    by = _check_metric(metric, by)
+    check_frame(frame, (metric, *by), name)
     grouped = frame.groupby(list(by))[metric]
     table = grouped.agg(["mean", "std", "count"]).rename(columns={"count": "n"})
     table["sem"] = table["std"] / np.sqrt(table["n"])
@@ -21,11 +62,18 @@ def summarise(frame: pd.DataFrame, metric: str, *, by: tuple[str, ...] = ("strat
 def difference(frame: pd.DataFrame, metric: str, first: str, second: str) -> pd.DataFrame:
     """Per compression, mean ``metric`` of strategy ``first`` minus that of ``second``, with the
     standard error of the difference (independent seeds) and ``z`` = difference / error."""
-    table = summarise(frame, metric)
+    return _difference(frame, metric, first, second, name="frame")
+
+
+def _difference(frame: pd.DataFrame, metric: str, first: str, second: str, *,
+                name: str) -> pd.DataFrame:
+    table = _summarise(frame, metric, by=("strategy", "compression"), name=name)
     strategies = set(table.index.get_level_values("strategy"))
-    for name in (first, second):
-        if name not in strategies:
-            raise KeyError(f"strategy {name!r} is not in the frame (it has {sorted(strategies)})")
+    for strategy in (first, second):
+        if strategy not in strategies:
+            where = "the frame" if name == "frame" else name
+            raise KeyError(f"strategy {strategy!r} is not in {where} (it has "
+                           f"{sorted(strategies)})")
     a, b = table.xs(first, level="strategy"), table.xs(second, level="strategy")
     out = pd.DataFrame({"difference": a["mean"] - b["mean"],
                         "sem": np.sqrt(a["sem"] ** 2 + b["sem"] ** 2)})
@@ -48,9 +96,9 @@ def reversals(frames: dict[str, pd.DataFrame], metric: str, first: str, second: 
     (columns ``(quantity, setting)``), and the compressions where the difference is at least
     ``z`` standard errors in both settings and of opposite signs.
     """
-    if len(frames) != 2:
-        raise ValueError(f"reversals compares exactly two settings, got {list(frames)}")
-    table = pd.concat({name: difference(frame, metric, first, second)
+    _check_settings(frames, ())
+    z = _check_z(z)
+    table = pd.concat({name: _difference(frame, metric, first, second, name=f"frames[{name!r}]")
                        for name, frame in frames.items()}, names=["setting"]).unstack("setting")
     a, b = list(frames)
     significant = (table["z"].abs() >= z).all(axis=1)
@@ -69,6 +117,7 @@ def _at(series: pd.Series, key) -> float:
 def speedup_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Mean theoretical speedup (dense / nonzero multiply-adds), one row per compression and
     one column per strategy."""
+    check_frame(frame, ("strategy", "compression", "theoretical_speedup"), "frame")
     return frame.groupby(["strategy", "compression"])["theoretical_speedup"].mean().unstack(0)
 
 
@@ -76,12 +125,17 @@ def strategy_ranking(frame: pd.DataFrame) -> pd.DataFrame:
     """Per compression: the best strategy by mean test accuracy before and after fine-tuning
     (columns ``best without fine-tuning``, ``best after fine-tuning``), and the spread (max
     minus min of the mean accuracies, a fraction of test images) of the non-random strategies
-    at each stage (``spread pruned``, ``spread finetuned``)."""
+    at each stage (``spread pruned``, ``spread finetuned``; NaN when every row is random)."""
+    check_frame(frame, ("strategy", "compression", "test_acc_pruned", "test_acc_finetuned"),
+                "frame")
     ranking = pd.concat([winners(frame, "test_acc_pruned"),
                          winners(frame, "test_acc_finetuned")], axis=1)
     ranking.columns = ["best without fine-tuning", "best after fine-tuning"]
     informed = frame[frame["strategy"] != "random"]
     for stage in ("pruned", "finetuned"):
+        if informed.empty:  # no informed strategy ran: no spread to measure
+            ranking[f"spread {stage}"] = np.nan
+            continue
         means = summarise(informed, f"test_acc_{stage}")["mean"].unstack("strategy")
         ranking[f"spread {stage}"] = means.max(axis=1) - means.min(axis=1)
     return ranking
@@ -108,13 +162,23 @@ def grid_findings(frame: pd.DataFrame, noise_floor: float) -> dict[str, float]:
       before and after fine-tuning; ``n_rank_changes`` of ``n_rank_levels`` pruned levels
       where the best strategy changes with fine-tuning;
     - ``speed_spread_8``: the largest over the smallest theoretical speedup at 8x.
+
+    ``frame`` must have rows and the columns :data:`FINDINGS_COLUMNS`; ``noise_floor`` is a
+    finite accuracy >= 0.
     """
+    check_frame(frame, FINDINGS_COLUMNS, "frame")
+    check_real("noise_floor", noise_floor)
+    if noise_floor < 0:
+        raise ValueError(f"noise_floor must be >= 0 (a fraction of test images), got "
+                         f"{noise_floor}")
     magnitude = frame[frame["strategy"].isin(MAGNITUDE)]
     dense = frame.groupby("seed")["test_acc_dense"].first()
     dense_mean, dense_sd = float(dense.mean()), float(dense.std())
     versus = difference(frame, "test_acc_finetuned", "global_magnitude", "random")
     high = versus[versus.index >= 8]
-    at_two = summarise(magnitude[magnitude["compression"] == 2], "test_acc_finetuned")
+    two = magnitude[magnitude["compression"] == 2]
+    at_two = summarise(two, "test_acc_finetuned") if len(two) else pd.DataFrame(
+        {"mean": [], "std": [], "sem": [], "n": []})  # no magnitude cell at 2x
     gap = (at_two["mean"] - dense_mean).abs()
     allowed = np.maximum(2 * dense_sd + at_two["sem"], noise_floor)
     speedups = speedup_table(frame)
@@ -158,7 +222,8 @@ def flip_summary(frames: dict[str, pd.DataFrame], *, z: float = 2.0) -> dict:
     compares between the settings, counting only differences of at least ``z`` standard
     errors in both. Returns ``{"table": flat DataFrame (one row per compression, columns
     "<quantity> <setting>"), "n_reversed", "n_levels", "sentence", "dense": {setting: mean
-    dense test accuracy}}``."""
+    dense test accuracy}}``. Each frame needs rows and the columns :data:`FLIP_COLUMNS`."""
+    _check_settings(frames, FLIP_COLUMNS)
     table, levels = reversals(frames, "test_acc_finetuned", "global_magnitude",
                               "layer_magnitude", z=z)
     first, second = list(frames)

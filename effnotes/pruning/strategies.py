@@ -20,7 +20,9 @@ already, so a model whose masks were folded into its weights (:func:`make_perman
 pruned from where it stands. A target that would leave a layer without any
 weight is refused for the per-layer strategies (every layer keeps the same fraction, so that
 fraction is too small) and warned about, naming the layers, for the global ones (where a
-layer can lose all its weights to the global ranking, and that is a finding).
+layer can lose all its weights to the global ranking, and that is a finding); a target that
+would leave no prunable weight at all is refused for every strategy, the message naming the
+largest compression that keeps one and the model's maximum.
 """
 
 from __future__ import annotations
@@ -196,6 +198,12 @@ def prune_model(model: nn.Module, strategy: str, compression: float, *,
                          "restore weights")
     if fraction >= 1.0:
         return outcome(sum(kept_now))
+    most = total / (total - prunable)  # every prunable weight removed
+    if strategy.startswith("global") and target == 0:
+        raise ValueError(f"compression {compression} removes every prunable weight (it keeps "
+                         f"{fraction * prunable:.3g} of {prunable}, rounded to 0): {strategy} "
+                         f"keeps at least one below {total / (total - prunable + 0.5):.6g}; "
+                         f"this model's maximum, with no prunable weight left, is {most:.6g}")
     scores = []
     if strategy.endswith("gradient"):
         try:
@@ -219,14 +227,19 @@ def prune_model(model: nn.Module, strategy: str, compression: float, *,
         emptied = [name for (name, _), m in zip(named, new_masks) if not m.any()]
         if emptied:
             warnings.warn(f"compression {compression} with {strategy} removes every weight of "
-                          f"layer(s) {emptied}", LayerEmptiedWarning, stacklevel=2)
+                          f"layer(s) {emptied} (this model's maximum compression is "
+                          f"{most:.6g})", LayerEmptiedWarning, stacklevel=2)
     else:
         amounts = [k - int(round(fraction * size)) for k, size in zip(kept_now, sizes)]
+        # a layer keeps round(fraction * size) weights: at least one while fraction * size > 1/2
+        limit = total / (total - prunable + 0.5 * prunable / min(sizes))
         for (name, _), size, amount, k in zip(named, sizes, amounts, kept_now):
             if int(round(fraction * size)) == 0:
                 raise ValueError(f"compression {compression} leaves layer {name!r} no weights: "
                                  f"{strategy} keeps a fraction {fraction:.3g} of each layer's "
-                                 f"{size} weights")
+                                 f"{size} weights; it keeps a weight in every layer only below "
+                                 f"{limit:.6g} (this model's maximum, with no prunable weight "
+                                 f"left, is {most:.6g})")
             if amount < 0:
                 raise ValueError(f"compression {compression} is below layer {name!r}'s "
                                  f"current one ({k} of {size} weights kept): pruning cannot "
