@@ -95,16 +95,18 @@ def test_unrepeatable_eval_masks_fail_the_chapter(monkeypatch):
 def test_the_stored_gpu_run_is_judged_by_todays_claims():
     stored = stored_result("masking_schedules", "gpu")
     table = claims(stored, get_chapter("masking_schedules").profile("gpu")).set_index("name")
-    # the paper's criterion and the page's statements about the GPU run hold on it
+    # the paper's criterion and the page's statements about the GPU run hold on it, and the
+    # frozen masks' rebuild and shares are measured (the run of 2026-12-03 records them)
     for name in ("collator_follows_schedule", "trainer_follows_schedule", "schedule_endpoints",
+                 "eval_masks_rebuild", "eval_masks_rate", "bert_corruption_split",
                  "criterion_speedup", "criterion_order", "decreasing_speedup",
                  "constant30_faster", "constant30_ends_lower", "probe_above_untrained",
-                 "probe_gain_over_15", "probe_level_with_30", "beats_unigram"):
+                 "probe_level_with_30", "beats_unigram"):
         assert table.loc[name, "holds"], (name, table.loc[name, "verdict"])
-    # it was stored before the frozen masks' rebuild and shares were recorded
-    for name in ("eval_masks_rebuild", "eval_masks_rate", "bert_corruption_split"):
-        assert math.isnan(table.loc[name, "value"]) and not table.loc[name, "holds"]
-        assert "did not measure" in table.loc[name, "verdict"]
+    # on that run the probe's gain of 30->15 over constant 15% has an interval that reaches
+    # below 0 (it held on the run of 2026-11-30): the page glues the interval, not a verdict
+    assert not table.loc["probe_gain_over_15", "holds"]
+    assert table.loc["probe_gain_over_15", "value"] == pytest.approx(-0.00334, abs=1e-4)
     numbers = headline(stored)
-    assert numbers["speedup 30→15 over constant 15% (x)"] == pytest.approx(1.4775, abs=1e-3)
+    assert numbers["speedup 30→15 over constant 15% (x)"] == pytest.approx(1.4444, abs=1e-3)
     assert np.isfinite(numbers.to_numpy()).all()
