@@ -23,11 +23,25 @@ once by numba and cached per process. The source follows what makes numba's code
   names the row and column (:func:`~effnotes.maddness.estimator.check_split_columns`).
 
 Call :func:`get_kernel` and use :func:`prepare_tables` to lay out the model's arrays.
+
+Compiled kernels persist across processes: the generated source is written to a real ``.py``
+file in :func:`kernel_cache_dir`, named by the SHA-256 of its text, imported from there and
+compiled with numba's ``cache=True``, so numba stores the machine code beside it (in its
+``__pycache__``, or under ``NUMBA_CACHE_DIR``) and a later process with the same key loads it
+instead of compiling. A folder that cannot be created or written falls back to compiling in
+memory (the per-process cache only), with the same kernel source and so the same results.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import logging
+import os
+import sys
+import tempfile
 import threading
+from pathlib import Path
 
 import numpy as np
 
@@ -36,7 +50,12 @@ from effnotes.maddness.tables import group_size
 LAYOUTS = ("C", "F")
 PARTS = ("encode", "aggregate", "fused")
 _CACHE: dict[tuple, object] = {}
+_BY_SOURCE: dict[str, object] = {}  # SHA-256 prefix of a cached module's text: its kernel
 _LOCK = threading.Lock()
+CACHE_ENV = "EFFNOTES_KERNEL_CACHE"
+_LOG = logging.getLogger(__name__)
+# The lines that give the generated source its names when it is imported as a module.
+_MODULE_HEAD = "import numpy as np\nfrom numba import prange\n\n"
 
 
 def padded_width(M: int) -> int:
@@ -185,7 +204,8 @@ def kernel_source(C: int, M: int, layout: str, part: str, aggregation: str, rows
 
 def get_kernel(C: int, M: int, layout: str, part: str, aggregation: str = "average",
                rows: int | None = None):
-    """The compiled kernel for these constants (compiled on first use, then cached).
+    """The compiled kernel for these constants (compiled on first use, then cached in this
+    process and, through numba's cache, on disk under :func:`kernel_cache_dir`).
 
     Signature: ``kernel(X, N, D, dims, thr, lut, scale, shift, codes, out, status)`` with ``X`` the
     flattened input (``A.ravel()`` for row-major, ``A.T.ravel()`` for column-major), ``dims``
@@ -201,13 +221,81 @@ def get_kernel(C: int, M: int, layout: str, part: str, aggregation: str = "avera
     key = (C, M, layout, part, aggregation, rows)
     with _LOCK:
         if key not in _CACHE:
-            import numba
-
-            namespace = {"np": np, "prange": numba.prange}
-            exec(compile(kernel_source(*key), f"<maddness kernel {key}>", "exec"), namespace)
-            namespace["blocks"] = numba.njit(nogil=True)(namespace["blocks"])
-            _CACHE[key] = numba.njit(parallel=True, nogil=True)(namespace["kernel"])
+            _CACHE[key] = _build(kernel_source(*key), key)
         return _CACHE[key]
+
+
+def kernel_cache_dir() -> Path:
+    """Where generated kernel sources (and, beside them, numba's cache) are kept:
+    ``$EFFNOTES_KERNEL_CACHE`` if set, else ``$XDG_CACHE_HOME/effnotes/maddness-kernels``
+    (``~/.cache/effnotes/maddness-kernels``)."""
+    override = os.environ.get(CACHE_ENV)
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "effnotes" / "maddness-kernels"
+
+
+def _write_once(path: Path, text: str) -> None:
+    """Make ``path`` hold ``text``, leaving an identical file untouched (numba's cache index
+    checks the source file's modification time and size). The text is written to a temporary
+    file in the same folder and linked into place, which fails if another process got there
+    first (then its file is checked); without hard links it is renamed over the target."""
+    data = text.encode()
+    try:
+        if path.read_bytes() == data:
+            return
+    except FileNotFoundError:
+        pass
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            if path.read_bytes() != data:  # not one of ours (a corrupt file): replace it
+                os.replace(tmp, path)
+                tmp = None
+        except OSError:  # no hard links on this file system
+            os.replace(tmp, path)
+            tmp = None
+    finally:
+        if tmp is not None:
+            os.unlink(tmp)
+
+
+def _build(source: str, key: tuple):
+    """Compile one kernel's ``source``: from a cached module file when the cache folder is
+    writable, in memory otherwise."""
+    import numba
+
+    text = _MODULE_HEAD + source
+    digest = hashlib.sha256(text.encode()).hexdigest()[:20]
+    try:
+        folder = kernel_cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"maddness_kernel_{digest}.py"
+        _write_once(path, text)
+        if digest in _BY_SOURCE:  # another key with the same source (encode ignores aggregation)
+            return _BY_SOURCE[digest]
+        name = f"effnotes_maddness_kernel_{digest}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.blocks = numba.njit(nogil=True, cache=True)(module.blocks)
+        kernel = numba.njit(parallel=True, nogil=True, cache=True)(module.kernel)
+        sys.modules[name] = module
+        _BY_SOURCE[digest] = kernel
+        return kernel
+    except (OSError, RuntimeError) as err:
+        # OSError: the folder cannot be made or written; RuntimeError: numba finds no
+        # writable place for its cache beside the file
+        _LOG.debug("maddness kernel %s compiled in memory, not cached on disk: %s", key, err)
+    namespace = {"np": np, "prange": numba.prange}
+    exec(compile(source, f"<maddness kernel {key}>", "exec"), namespace)
+    namespace["blocks"] = numba.njit(nogil=True)(namespace["blocks"])
+    return numba.njit(parallel=True, nogil=True)(namespace["kernel"])
 
 
 def prepare_tables(lut: np.ndarray) -> np.ndarray:
