@@ -166,3 +166,41 @@ def test_write_once_keeps_an_identical_file_and_repairs_a_different_one(tmp_path
     kernels._write_once(path, "x = 1\n")
     assert path.read_text() == "x = 1\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k.py"]  # no temporary files left
+
+
+NESTED = """
+import json, numpy as np
+from effnotes.maddness.faiss_pq import _lut_sum_kernel
+from effnotes.maddness.threads import _copy_kernel
+lut_sum, copy = _lut_sum_kernel(), _copy_kernel()
+rng = np.random.default_rng(0)
+out = np.empty((5, 3), np.float32)
+lut_sum(rng.integers(0, 256, (5, 2), dtype=np.uint8), rng.normal(size=(3, 16, 3)).astype(np.float32), out)
+src, dst = np.arange(10.0), np.zeros(10)
+copy(src, dst, 2)
+print(json.dumps({"hits": [sum(k.stats.cache_hits.values()) for k in (lut_sum, copy)],
+                  "misses": [sum(k.stats.cache_misses.values()) for k in (lut_sum, copy)],
+                  "out": out.tolist(), "copied": bool((dst == src).all())}))
+"""
+
+
+def test_faiss_sum_and_copy_kernels_are_cached_across_processes(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    runs = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", NESTED], env=env, cwd=ROOT, text=True,
+                              capture_output=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert (runs[0]["hits"], runs[0]["misses"]) == ([0, 0], [1, 1])
+    assert (runs[1]["hits"], runs[1]["misses"]) == ([1, 1], [0, 0])
+    assert runs[0]["out"] == runs[1]["out"] and runs[1]["copied"]
+
+
+def test_njit_cached_compiles_per_process_where_numba_cannot_cache(caplog):
+    namespace = {}
+    exec("def twice(x):\n    return 2 * x\n", namespace)  # no file: numba has no cache place
+    with caplog.at_level(logging.DEBUG, logger=kernels.__name__):
+        twice = kernels.njit_cached(namespace["twice"], nogil=True)
+    assert "not cached on disk" in caplog.text
+    assert twice(21) == 42

@@ -57,7 +57,8 @@ def _lut_sum_kernel():
     if _SUM_KERNEL is None:
         import numba
 
-        @numba.njit(parallel=True, nogil=True)
+        from effnotes.maddness.kernels import njit_cached
+
         def lut_sum(packed, tables, out):
             n_rows, M = out.shape
             C = tables.shape[0]
@@ -69,7 +70,7 @@ def _lut_sum_kernel():
                     for m in range(M):
                         out[n, m] += tables[c, k, m]
 
-        _SUM_KERNEL = lut_sum
+        _SUM_KERNEL = njit_cached(lut_sum, parallel=True, nogil=True)
     return _SUM_KERNEL
 
 

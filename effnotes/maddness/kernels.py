@@ -225,6 +225,19 @@ def get_kernel(C: int, M: int, layout: str, part: str, aggregation: str = "avera
         return _CACHE[key]
 
 
+def njit_cached(function, **options):
+    """``numba.njit(**options, cache=True)(function)`` for a function defined in a package
+    file, so numba keeps its compiled code on disk; where numba finds no writable place for
+    that cache (``RuntimeError`` at decoration), the same function compiled per process."""
+    import numba
+
+    try:
+        return numba.njit(cache=True, **options)(function)
+    except RuntimeError as err:
+        _LOG.debug("%s compiled per process, not cached on disk: %s", function.__qualname__, err)
+        return numba.njit(**options)(function)
+
+
 def kernel_cache_dir() -> Path:
     """Where generated kernel sources (and, beside them, numba's cache) are kept:
     ``$EFFNOTES_KERNEL_CACHE`` if set, else ``$XDG_CACHE_HOME/effnotes/maddness-kernels``

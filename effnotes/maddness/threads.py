@@ -91,8 +91,9 @@ def copy_bandwidth(threads: int, repeats: int = 5) -> float:
     src = np.ones(COPY_BYTES // 8)
     dst = np.empty_like(src)
     kernel = _copy_kernel()
-    kernel(src, dst)
-    seconds = _time(lambda: kernel(src, dst), repeats, cold=False)
+    chunks = numba.get_num_threads()
+    kernel(src, dst, chunks)
+    seconds = _time(lambda: kernel(src, dst, chunks), repeats, cold=False)
     return 2 * src.nbytes / seconds / 1e9
 
 
@@ -100,19 +101,21 @@ _COPY = None
 
 
 def _copy_kernel():
+    """``parallel_copy(src, dst, chunks)``: ``dst[:] = src`` in ``chunks`` contiguous ranges
+    run in parallel (the thread count is an argument: read inside, numba could not cache it)."""
     global _COPY
     if _COPY is None:
         import numba
 
-        @numba.njit(parallel=True, nogil=True)
-        def parallel_copy(src, dst):
+        from effnotes.maddness.kernels import njit_cached
+
+        def parallel_copy(src, dst, chunks):
             n = src.shape[0]
-            chunks = numba.get_num_threads()
             for t in numba.prange(chunks):
                 for i in range(t * n // chunks, (t + 1) * n // chunks):
                     dst[i] = src[i]
 
-        _COPY = parallel_copy
+        _COPY = njit_cached(parallel_copy, parallel=True, nogil=True)
     return _COPY
 
 
@@ -153,7 +156,7 @@ def numba_worker(cfg: ThreadsConfig, sweep: bool) -> dict:
 
     threadpool_limits(1)
     top = max(cfg.threads)
-    _copy_kernel()(np.zeros(8), np.zeros(8))  # load the threading layer first: fail fast
+    _copy_kernel()(np.zeros(8), np.zeros(8), 1)  # load the threading layer first: fail fast
     rows, copy = [], {}
     fitted = {}
     for N in cfg.rows:
