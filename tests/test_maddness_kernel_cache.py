@@ -175,7 +175,8 @@ from effnotes.maddness.threads import _copy_kernel
 lut_sum, copy = _lut_sum_kernel(), _copy_kernel()
 rng = np.random.default_rng(0)
 out = np.empty((5, 3), np.float32)
-lut_sum(rng.integers(0, 256, (5, 2), dtype=np.uint8), rng.normal(size=(3, 16, 3)).astype(np.float32), out)
+packed = rng.integers(0, 256, (5, 2), dtype=np.uint8)
+lut_sum(packed, rng.normal(size=(3, 16, 3)).astype(np.float32), out)
 src, dst = np.arange(10.0), np.zeros(10)
 copy(src, dst, 2)
 print(json.dumps({"hits": [sum(k.stats.cache_hits.values()) for k in (lut_sum, copy)],

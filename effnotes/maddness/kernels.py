@@ -2,7 +2,8 @@
 
 Each kernel is generated as Python source specialised to its constant sizes (number of
 codebooks ``C``, padded output width, rows per block, memory layout of ``A``), then compiled
-once by numba and cached per process and on disk (below). The source follows what makes numba's code fast here:
+once by numba and cached per process and on disk (below). The source follows what makes
+numba's code fast here:
 
 - a block of rows is encoded from the split columns as contiguous slices (column-major ``A``
   already has them; row-major ``A`` copies the ``4C`` split values of each row of the block
