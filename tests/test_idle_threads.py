@@ -15,13 +15,19 @@ def spin_for(seconds: float, started: threading.Event):
         pass
 
 
-def test_other_threads_cpu_time_counts_a_busy_thread_and_not_the_caller():
+def spinning_thread(seconds: float) -> threading.Thread:
+    """A started thread that spins for ``seconds`` (skips where thread CPU time is unreadable)."""
     if other_threads_cpu_ns() is None:
         pytest.skip("no /proc/self/task here")
     started = threading.Event()
-    worker = threading.Thread(target=spin_for, args=(0.2, started))
+    worker = threading.Thread(target=spin_for, args=(seconds, started))
     worker.start()
     started.wait()
+    return worker
+
+
+def test_other_threads_cpu_time_counts_a_busy_thread_and_not_the_caller():
+    worker = spinning_thread(0.2)
     before = other_threads_cpu_ns()
     time.sleep(0.1)
     used = other_threads_cpu_ns() - before
@@ -36,12 +42,7 @@ def test_other_threads_cpu_time_counts_a_busy_thread_and_not_the_caller():
 
 
 def test_waits_until_a_spinning_thread_stops():
-    if other_threads_cpu_ns() is None:
-        pytest.skip("no /proc/self/task here")
-    started = threading.Event()
-    worker = threading.Thread(target=spin_for, args=(0.3, started))
-    worker.start()
-    started.wait()
+    worker = spinning_thread(0.3)
     waited = wait_for_idle_threads(timeout_s=5.0)
     assert not worker.is_alive() or waited >= 5.0
     worker.join()
@@ -49,12 +50,7 @@ def test_waits_until_a_spinning_thread_stops():
 
 
 def test_returns_at_the_timeout_while_a_thread_still_spins():
-    if other_threads_cpu_ns() is None:
-        pytest.skip("no /proc/self/task here")
-    started = threading.Event()
-    worker = threading.Thread(target=spin_for, args=(2.0, started))
-    worker.start()
-    started.wait()
+    worker = spinning_thread(2.0)
     waited = wait_for_idle_threads(timeout_s=0.1)
     assert worker.is_alive() and 0.1 <= waited < 1.5
     worker.join()
