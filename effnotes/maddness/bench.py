@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from effnotes.idle_threads import wait_for_idle_threads
 from effnotes.runtime import _cpu_model
 
 LAYOUT_NAMES = {"C": "row-major", "F": "column-major"}
@@ -79,10 +80,14 @@ def shape_data(shape, seed: int, train_rows: int):
 
 
 def _time(fn, repeats: int, cold: bool) -> float:
-    """Median seconds of ``fn()`` over ``repeats`` calls (after two warm-up calls)."""
+    """Median seconds of ``fn()`` over ``repeats`` calls (after two warm-up calls), timed once
+    the process's other threads are idle (:func:`effnotes.idle_threads.wait_for_idle_threads`:
+    a BLAS pool still spinning from the fit or the previous method would otherwise take the
+    cores from ``fn``)."""
     flush = np.ones(FLUSH_BYTES // 8) if cold else None
     fn()
     fn()
+    wait_for_idle_threads()
     times = []
     for _ in range(repeats):
         if cold:

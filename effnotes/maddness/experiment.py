@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from effnotes.contract import Experiment, Result
 from effnotes.data.ucr import ucr_selection
 from effnotes.experiment_runner import experiment_main
+from effnotes.idle_threads import wait_for_idle_threads
 from effnotes.maddness.accuracy import digits_task, evaluate, nmse, ucr_task
 from effnotes.maddness.baselines import FAISS_PQ, make_method
 from effnotes.maddness.bench import (DEFAULT_CALL, RAW_KERNEL, BenchConfig, other_load_text,
@@ -58,8 +59,11 @@ def tradeoff_methods() -> list[str]:
 
 
 def median_time(fn, repeats: int) -> float:
-    """Median seconds of ``fn()`` over ``repeats`` calls after one warm-up call."""
+    """Median seconds of ``fn()`` over ``repeats`` calls after one warm-up call, timed once
+    the process's other threads are idle (:func:`effnotes.idle_threads.wait_for_idle_threads`:
+    a BLAS pool still spinning from a fit would otherwise take the cores from ``fn``)."""
     fn()
+    wait_for_idle_threads()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
