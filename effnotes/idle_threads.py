@@ -26,25 +26,32 @@ from effnotes.validation import check_real
 FALLBACK_SLEEP_S = 0.3
 
 
-def other_threads_cpu_ns() -> int | None:
-    """Nanoseconds of CPU time used so far by this process's threads other than the calling
-    one (Linux's ``/proc/self/task/<tid>/schedstat``), or ``None`` where that cannot be read.
-    Threads that end while being read are skipped."""
+def other_threads_cpu_ns() -> dict[int, int] | None:
+    """Nanoseconds of CPU time used so far by each of this process's threads other than the
+    calling one, by thread id (Linux's ``/proc/self/task/<tid>/schedstat``), or ``None`` where
+    that cannot be read. Threads that end while being read are left out."""
     me = threading.get_native_id()
     try:
         tasks = os.listdir("/proc/self/task")
     except OSError:
         return None
-    total = 0
+    times = {}
     for tid in tasks:
         if tid == str(me):
             continue
         try:
             with open(f"/proc/self/task/{tid}/schedstat") as handle:
-                total += int(handle.read().split()[0])
+                times[int(tid)] = int(handle.read().split()[0])
         except (OSError, ValueError, IndexError):
             continue
-    return total
+    return times
+
+
+def cpu_used_between(before: dict[int, int], after: dict[int, int]) -> int:
+    """Nanoseconds of CPU time the threads used between two :func:`other_threads_cpu_ns`
+    readings: each surviving thread's increase, plus all of a new thread's time (a thread that
+    ended in between is not counted, since its last stretch cannot be read)."""
+    return sum(ns - before.get(tid, 0) for tid, ns in after.items() if ns >= before.get(tid, 0))
 
 
 def wait_for_idle_threads(window_s: float = 0.01, busy_share: float = 0.05,
@@ -72,7 +79,7 @@ def wait_for_idle_threads(window_s: float = 0.01, busy_share: float = 0.05,
         time.sleep(window_s)
         after = other_threads_cpu_ns()
         elapsed = time.perf_counter() - mark
-        if after is None or after - before < busy_share * elapsed * 1e9:
+        if after is None or cpu_used_between(before, after) < busy_share * elapsed * 1e9:
             break
         if time.perf_counter() - start >= timeout_s:
             break

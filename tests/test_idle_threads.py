@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from effnotes import idle_threads
-from effnotes.idle_threads import other_threads_cpu_ns, wait_for_idle_threads
+from effnotes.idle_threads import cpu_used_between, other_threads_cpu_ns, wait_for_idle_threads
 
 
 def spin_for(seconds: float, started: threading.Event):
@@ -30,7 +30,7 @@ def test_other_threads_cpu_time_counts_a_busy_thread_and_not_the_caller():
     worker = spinning_thread(0.2)
     before = other_threads_cpu_ns()
     time.sleep(0.1)
-    used = other_threads_cpu_ns() - before
+    used = cpu_used_between(before, other_threads_cpu_ns())
     worker.join()
     assert used > 0.02e9  # the spinning thread ran for a good part of the 0.1 s
     wait_for_idle_threads()  # pools left spinning by earlier tests go quiet first
@@ -38,7 +38,11 @@ def test_other_threads_cpu_time_counts_a_busy_thread_and_not_the_caller():
     busy = time.perf_counter() + 0.05
     while time.perf_counter() < busy:  # the caller's own work is not counted
         pass
-    assert other_threads_cpu_ns() - mark < 0.02e9
+    assert cpu_used_between(mark, other_threads_cpu_ns()) < 0.02e9
+
+
+def test_cpu_used_counts_survivors_and_new_threads_but_not_ended_ones():
+    assert cpu_used_between({1: 100, 2: 500}, {1: 300, 3: 50}) == 250
 
 
 def test_waits_until_a_spinning_thread_stops():
