@@ -8,29 +8,32 @@ from effnotes import idle_threads
 from effnotes.idle_threads import cpu_used_between, other_threads_cpu_ns, wait_for_idle_threads
 
 
-def spin_for(seconds: float, started: threading.Event):
+def spin_until(stop: threading.Event, started: threading.Event, seconds: float):
     started.set()
     end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
+    while not stop.is_set() and time.perf_counter() < end:
         pass
 
 
-def spinning_thread(seconds: float) -> threading.Thread:
-    """A started thread that spins for ``seconds`` (skips where thread CPU time is unreadable)."""
+def spinning_thread(seconds: float, stop: threading.Event | None = None) -> threading.Thread:
+    """A started thread that spins for ``seconds``, or until ``stop`` is set (skips where
+    thread CPU time is unreadable)."""
     if other_threads_cpu_ns() is None:
         pytest.skip("no /proc/self/task here")
     started = threading.Event()
-    worker = threading.Thread(target=spin_for, args=(seconds, started))
+    worker = threading.Thread(target=spin_until, args=(stop or threading.Event(), started, seconds))
     worker.start()
     started.wait()
     return worker
 
 
 def test_other_threads_cpu_time_counts_a_busy_thread_and_not_the_caller():
-    worker = spinning_thread(0.2)
+    stop = threading.Event()
+    worker = spinning_thread(30.0, stop)  # alive at both readings, however late they come
     before = other_threads_cpu_ns()
     time.sleep(0.1)
     used = cpu_used_between(before, other_threads_cpu_ns())
+    stop.set()
     worker.join()
     assert used > 0.02e9  # the spinning thread ran for a good part of the 0.1 s
     wait_for_idle_threads()  # pools left spinning by earlier tests go quiet first
